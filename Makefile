@@ -1,0 +1,108 @@
+# vfio-handoff — build, test and install.
+#   make            build the hook and the command
+#   make check      unit tests, then the real-kernel and real-libvirt tiers
+#   make install    PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
+#   make demo       hand an emulated GPU to vfio-pci inside a QEMU guest, and back
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+# SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer. WERROR=1: warnings are errors.
+# CI sets both.
+ifeq ($(CI),true)
+SAN ?= 1
+WERROR ?= 1
+endif
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
+
+ENGINE_PKGS := libxml-2.0 libpci libkmod
+VH_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+	-D_GNU_SOURCE -Iinclude $(shell $(PKG_CONFIG) --cflags $(ENGINE_PKGS))
+ENGINE_LIBS := $(shell $(PKG_CONFIG) --libs $(ENGINE_PKGS))
+VIRT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libvirt)
+VIRT_LIBS := $(shell $(PKG_CONFIG) --libs libvirt)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+
+B := build
+ENGINE_SRCS := $(filter-out src/cli.c,$(wildcard src/*.c))
+ENGINE_OBJS := $(patsubst src/%.c,$(B)/src/%.o,$(ENGINE_SRCS))
+SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
+SUPPORT_OBJS := $(patsubst tests/unit/support/%.c,$(B)/tests/support/%.o,$(SUPPORT_SRCS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
+
+HOOK := $(B)/vfio-handoff-hook
+CLI := $(B)/vfio-handoff
+
+all: $(HOOK) $(CLI)
+
+$(B)/src/%.o: src/%.c $(wildcard include/*.h) | $(B)/src
+	$(CC) $(VH_CFLAGS) $(CFLAGS) -DSYSCONFDIR='"$(SYSCONFDIR)"' -c -o $@ $<
+
+$(B)/libengine.a: $(ENGINE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The hook program: engine only, never libvirt (tests/unit/test_hook_links.sh checks).
+$(HOOK): hook/qemu.c $(B)/libengine.a
+	$(CC) $(VH_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a $(ENGINE_LIBS) $(LDFLAGS)
+
+$(CLI): src/cli.c $(B)/libengine.a
+	$(CC) $(VH_CFLAGS) $(VIRT_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a \
+		$(ENGINE_LIBS) $(VIRT_LIBS) $(LDFLAGS)
+
+$(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) | $(B)/tests/support
+	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -c -o $@ $<
+
+$(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a | $(B)/tests/support
+	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -o $@ $< \
+		$(SUPPORT_OBJS) $(B)/libengine.a $(ENGINE_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+$(B)/src $(B)/tests/support:
+	mkdir -p $@
+
+check: check-unit check-vm check-libvirt
+
+check-unit: all $(TEST_BINS)
+	@tests/unit/run.sh $(B) $(TEST_BINS)
+
+check-vm: all
+	@tests/vm/run.sh
+
+check-libvirt: all
+	@tests/libvirt/run.sh
+
+demo: all
+	@tests/vm/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/vfio-handoff
+	install -m 0755 $(HOOK) $(DESTDIR)$(BINDIR)/vfio-handoff-hook
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vm.d \
+		$(DESTDIR)$(SYSCONFDIR)/vfio-handoff/examples
+	install -m 0644 config/*.conf* config/*.xml $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/examples/
+	@# the admin's config is never overwritten
+	test -e $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vfio-handoff.conf || \
+		install -m 0644 config/vfio-handoff.conf $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vfio-handoff.conf
+
+format-check:
+	clang-format --dry-run --Werror $(wildcard src/*.c include/*.h hook/*.c)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check check-unit check-vm check-libvirt demo install format-check clean
+.SECONDARY:

@@ -1,0 +1,53 @@
+/* The journal (/run/vfio-handoff/<vm>.journal): written and flushed before each change,
+ * read back by release and recover. And the lock that serializes them. */
+#ifndef VH_JOURNAL_H
+#define VH_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bdf.h"
+#include "step.h"
+
+#define RUN_DIR "/run/vfio-handoff"
+
+struct journal {
+	int fd;
+	char path[4096];
+};
+
+struct journal_data {
+	char vm[256];
+	struct bdf *devs;		/* devices claimed */
+	size_t n_devs;
+	struct step *steps;		/* steps journaled, in order */
+	size_t n_steps;
+};
+
+/* Takes ROOT/run/vfio-handoff/lock (created 0600), waiting up to timeout_ms. *ret_fd
+ * holds it until closed. */
+int journal_lock(int timeout_ms, int *ret_fd);
+
+/* Creates the journal of vm (must not exist: -EEXIST) and records the claimed devices. */
+int journal_create(const char *vm, const struct bdf *devs, size_t n, struct journal *ret);
+/* Appends one step and flushes it to stable storage before returning. */
+int journal_append(struct journal *j, const struct step *s);
+void journal_close(struct journal *j);
+
+/* Reads vm's journal. -ENOENT when there is none. A malformed journal: -EBADMSG with a
+ * reason naming file:line. */
+int journal_read(const char *vm, struct journal_data *ret);
+void journal_data_free(struct journal_data *d);
+/* Replaces vm's journal with the given steps (what release could not undo); removes it
+ * when n_steps is 0. Atomic (rename). */
+int journal_rewrite(const char *vm, const struct journal_data *d);
+int journal_remove(const char *vm);
+
+/* Names of VMs with a journal, sorted. *ret is malloc'ed array of malloc'ed strings. */
+int journal_list(char ***ret, size_t *ret_n);
+void journal_list_free(char **names, size_t n);
+
+/* The VM whose journal claims addr (other than self), into owner. 1 found, 0 not. */
+int journal_find_owner(const struct bdf *addr, const char *self, char *owner, size_t n);
+
+#endif

@@ -1,0 +1,54 @@
+/* Every path the program touches goes through one root prefix ("/" on a real host, a
+ * fixture tree in tests), and every change to the kernel goes through one seam (kernel_ops)
+ * so tests can put a fake kernel behind it. */
+#ifndef VH_SYSFS_H
+#define VH_SYSFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define VH_PATH_MAX 4096
+
+/* The root prefix. Default "/". The string is copied. */
+int root_set(const char *root);
+const char *root_get(void);
+bool root_is_real(void);	/* true when the root is "/" */
+
+/* Builds ROOT + the formatted path (which starts with '/'). 0 or -ENAMETOOLONG. */
+int path_join(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads a small attribute file (bounded by n-1 bytes), trailing whitespace stripped.
+ * path is already rooted. 0 or -errno. */
+int attr_read(const char *path, char *buf, size_t n);
+/* Reads an integer attribute (decimal or 0x hex). */
+int attr_read_long(const char *path, long *ret);
+/* Basename of the target of the symlink at path (e.g. the driver link). -ENOENT if absent. */
+int link_base(const char *path, char *buf, size_t n);
+bool path_exists(const char *path);
+
+/*
+ * The kernel seam. write_attr is one write(2) of val to the attribute at path (rooted),
+ * checked for short writes and close(); timeout_ms bounds writes that can block in the
+ * kernel (unbind): the real one does it in a child process with a deadline.
+ * module_load loads a module by name with options (libkmod probe, softdeps honoured);
+ * module_remove removes one module (not its holders), failing with -EBUSY/-EWOULDBLOCK
+ * when in use.
+ */
+struct kernel_ops {
+	int (*write_attr)(const char *path, const char *val, int timeout_ms);
+	int (*module_load)(const char *name, const char *options);
+	int (*module_remove)(const char *name, int timeout_ms);
+};
+
+extern const struct kernel_ops kernel_ops_real;
+/* Replaces the seam (tests). NULL restores the real one. */
+void kernel_ops_set(const struct kernel_ops *ops);
+const struct kernel_ops *kernel_ops_get(void);
+
+/* Convenience wrappers through the seam. path is rooted by the caller. */
+int kernel_write(const char *path, const char *val, int timeout_ms);
+int kernel_module_load(const char *name, const char *options);
+int kernel_module_remove(const char *name, int timeout_ms);
+
+#endif
