@@ -73,7 +73,9 @@ $(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a | $(B)/t
 $(B)/src $(B)/tests/support:
 	mkdir -p $@
 
-check: check-unit check-vm check-libvirt
+# Every tier, one closing summary line.
+check: all $(TEST_BINS)
+	@B=$(B) tests/check.sh $(TEST_BINS)
 
 check-unit: all $(TEST_BINS)
 	@tests/unit/run.sh $(B) $(TEST_BINS)

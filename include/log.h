@@ -26,7 +26,7 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * The reason: the first failure recorded since the last reason_clear() wins (it is the
  * cause; later ones are consequences). Returns r so callers can write
  *   return reason_set(-ENOENT, "device %s does not exist", name);
- * r must be negative. The text is also logged at LOG_ERR.
+ * r must be negative. The caller at the top reports it (once) and logs it.
  */
 int reason_set(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *reason_get(void);	/* "" when none */

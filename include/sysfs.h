@@ -51,4 +51,9 @@ int kernel_write(const char *path, const char *val, int timeout_ms);
 int kernel_module_load(const char *name, const char *options);
 int kernel_module_remove(const char *name, int timeout_ms);
 
+/* Runs fn(data) in a child process (stdio on /dev/null) and returns its result, or
+ * -ETIMEDOUT when it has not finished within timeout_ms: for kernel calls that can block
+ * forever (an unbind while a device is open, a module whose remove hangs). */
+int run_with_deadline(int (*fn)(void *data), void *data, int timeout_ms);
+
 #endif

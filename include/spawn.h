@@ -1,0 +1,26 @@
+/* Running a helper program (systemctl) the way a hook must: by absolute path, clean
+ * environment, stdin from /dev/null, output captured through a pipe, and a deadline. */
+#ifndef VH_SPAWN_H
+#define VH_SPAWN_H
+
+#include <stddef.h>
+
+/*
+ * Finds program name under the root prefix: ROOT/usr/bin/NAME, then ROOT/bin/NAME.
+ * The rooted path goes into buf. -ENOENT with a reason when neither is executable.
+ */
+int spawn_find(const char *name, char *buf, size_t n);
+
+/*
+ * Runs path with argv (argv[0] included, NULL-terminated). The child gets only
+ * LC_ALL=C and a fixed PATH, stdin from /dev/null, stdout and stderr on a pipe read into
+ * out (NUL-terminated, truncated to out_size - 1; the rest is drained), no other file
+ * descriptor, its own process group. When it has not exited within timeout_ms its whole
+ * process group is killed and -ETIMEDOUT returned. Otherwise 0 and *ret_status is its
+ * exit code, or 128 + the signal that ended it. -errno when it could not be started.
+ * out may be NULL (output discarded).
+ */
+int spawn_run(const char *path, const char *const argv[], int timeout_ms, char *out,
+	      size_t out_size, int *ret_status);
+
+#endif

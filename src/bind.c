@@ -1,0 +1,362 @@
+/* The device steps: load vfio-pci, set driver_override, unbind from the host driver,
+ * probe onto vfio-pci; and their undo, which checks the present state first. */
+#include <errno.h>
+#include <string.h>
+
+#include "bdf.h"
+#include "log.h"
+#include "step.h"
+#include "sysfs.h"
+#include "util.h"
+
+#define VFIO_DRIVER "vfio-pci"
+
+static int dev_attr(const char *bdf, const char *attr, char *buf, size_t n)
+{
+	return path_join(buf, n, "/sys/bus/pci/devices/%s/%s", bdf, attr);
+}
+
+/* The device's driver into buf ("" when unbound). -ENOENT when the device is gone. */
+static int current_driver(const char *bdf, char *buf, size_t n)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	buf[0] = '\0';
+	r = dev_attr(bdf, "", p, sizeof(p));
+	if (r < 0)
+		return r;
+	if (!path_exists(p))
+		return -ENOENT;
+	r = dev_attr(bdf, "driver", p, sizeof(p));
+	if (r < 0)
+		return r;
+	r = link_base(p, buf, n);
+	if (r == -ENOENT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
+static int current_override(const char *bdf, char *buf, size_t n)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = dev_attr(bdf, "driver_override", p, sizeof(p));
+	if (r < 0)
+		return r;
+	r = attr_read(p, buf, n);
+	if (r < 0)
+		return r;
+	if (strcmp(buf, "(null)") == 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+static int write_override(const char *bdf, const char *val)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = dev_attr(bdf, "driver_override", p, sizeof(p));
+	if (r < 0)
+		return r;
+	/* An empty line clears it; the kernel then shows "(null)". */
+	return kernel_write(p, val && *val ? val : "\n", 0);
+}
+
+struct driver_wait {
+	const char *bdf;
+	const char *want;	/* "" for unbound */
+};
+
+static int driver_is(void *data)
+{
+	struct driver_wait *w = data;
+	char drv[64];
+	int r;
+
+	r = current_driver(w->bdf, drv, sizeof(drv));
+	if (r < 0)
+		return r;
+	return strcmp(drv, w->want) == 0;
+}
+
+static int wait_driver(const char *bdf, const char *want, int timeout_ms)
+{
+	struct driver_wait w = { bdf, want };
+
+	return wait_until(driver_is, &w, timeout_ms);
+}
+
+static int driver_unbind(const char *bdf, const char *drv, int timeout_ms)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s/unbind", drv);
+	if (r < 0)
+		return r;
+	/* A driver's remove() can block forever (nvidia while /dev/nvidia* is open,
+	 * vfio-pci while the device is open): time-boxed. */
+	r = kernel_write(p, bdf, timeout_ms);
+	if (r < 0)
+		return r;
+	return wait_driver(bdf, "", timeout_ms);
+}
+
+/* --- load-module M OPTIONS --- */
+
+static int module_loaded(const char *name)
+{
+	char p[VH_PATH_MAX], mod[64];
+	size_t i;
+
+	/* /sys/module names use '_' where module names may use '-'. */
+	for (i = 0; name[i] && i < sizeof(mod) - 1; i++)
+		mod[i] = name[i] == '-' ? '_' : name[i];
+	mod[i] = '\0';
+	if (path_join(p, sizeof(p), "/sys/module/%s", mod) < 0)
+		return 0;
+	return path_exists(p);
+}
+
+static int vfio_driver_present(void *data)
+{
+	char p[VH_PATH_MAX];
+
+	if (path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s", (const char *)data) < 0)
+		return -ENAMETOOLONG;
+	return path_exists(p);
+}
+
+static int load_module_apply(const struct step *s, const struct step_env *env)
+{
+	int r;
+
+	if (module_loaded(s->arg)) {
+		if (s->rec[0])
+			log_info("%s is already loaded; its options stay as they are (wanted: %s)",
+				 s->arg, s->rec);
+	} else {
+		r = kernel_module_load(s->arg, s->rec);
+		if (r < 0)
+			return reason_set(r, "cannot load module %s: %s", s->arg, strerror(-r));
+	}
+	if (strcmp(s->arg, VFIO_DRIVER) == 0) {
+		r = wait_until(vfio_driver_present, (void *)VFIO_DRIVER, step_timeout_ms(env));
+		if (r < 0)
+			return reason_set(r, "module vfio-pci loaded but its driver did not appear in "
+					  "/sys/bus/pci/drivers");
+	}
+	return 0;
+}
+
+static int load_module_undo(const struct step *s, const struct step_env *env)
+{
+	/* vfio-pci stays loaded: other VMs may use it and unloading it gains nothing. */
+	return 0;
+}
+
+const struct step_ops step_ops_load_module = {
+	.name = "load-module",
+	.apply = load_module_apply,
+	.undo = load_module_undo,
+};
+
+/* --- override B PREVIOUS --- */
+
+static int override_apply(const struct step *s, const struct step_env *env)
+{
+	char cur[64];
+	int r;
+
+	r = write_override(s->arg, VFIO_DRIVER);
+	if (r < 0)
+		return reason_set(r, "device %s: cannot set driver_override: %s", s->arg,
+				  strerror(-r));
+	r = current_override(s->arg, cur, sizeof(cur));
+	if (r < 0 || strcmp(cur, VFIO_DRIVER) != 0)
+		return reason_set(r < 0 ? r : -EIO, "device %s: driver_override did not take",
+				  s->arg);
+	return 0;
+}
+
+static int override_undo(const struct step *s, const struct step_env *env)
+{
+	char cur[64];
+	int r;
+
+	r = current_override(s->arg, cur, sizeof(cur));
+	if (r == -ENOENT) {
+		log_warn("device %s is gone; nothing to restore", s->arg);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(cur, s->rec) == 0)
+		return 0;
+	r = write_override(s->arg, s->rec);
+	if (r < 0)
+		log_err("device %s: cannot restore driver_override: %s", s->arg, strerror(-r));
+	return r;
+}
+
+const struct step_ops step_ops_override = {
+	.name = "override",
+	.apply = override_apply,
+	.undo = override_undo,
+};
+
+/* --- unbind B DRIVER --- */
+
+static int unbind_apply(const struct step *s, const struct step_env *env)
+{
+	char drv[64];
+	int r;
+
+	r = current_driver(s->arg, drv, sizeof(drv));
+	if (r < 0)
+		return reason_set(r, "device %s: cannot read its driver: %s", s->arg, strerror(-r));
+	/* Unloading its module may already have unbound it. */
+	if (!drv[0])
+		return 0;
+	if (strcmp(drv, s->rec) != 0)
+		return reason_set(-EBUSY, "device %s is on driver %s, not %s as planned", s->arg,
+				  drv, s->rec);
+	r = driver_unbind(s->arg, drv, step_timeout_ms(env));
+	if (r == -ETIMEDOUT)
+		return reason_set(r, "device %s: unbind from %s did not finish within %d ms "
+				  "(is the device still in use?)", s->arg, drv, step_timeout_ms(env));
+	if (r < 0)
+		return reason_set(r, "device %s: unbind from %s failed: %s", s->arg, drv,
+				  strerror(-r));
+	return 0;
+}
+
+static int bind_to(const char *bdf, const char *drv, int timeout_ms)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s/bind", drv);
+	if (r < 0)
+		return r;
+	r = kernel_write(p, bdf, timeout_ms);
+	if (r < 0) {
+		/* Some drivers only accept the device through a probe. */
+		if (path_join(p, sizeof(p), "/sys/bus/pci/drivers_probe") < 0)
+			return r;
+		r = kernel_write(p, bdf, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	return wait_driver(bdf, drv, timeout_ms);
+}
+
+static int unbind_undo(const struct step *s, const struct step_env *env)
+{
+	char drv[64], ov[64], p[VH_PATH_MAX];
+	int r;
+
+	r = current_driver(s->arg, drv, sizeof(drv));
+	if (r == -ENOENT) {
+		log_warn("device %s is gone; cannot give it back to %s", s->arg, s->rec);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(drv, s->rec) == 0)
+		return 0;
+	if (drv[0]) {
+		log_err("device %s is on %s; expected it unbound before giving it back to %s",
+			s->arg, drv, s->rec);
+		return -EBUSY;
+	}
+	/* The override would make the kernel refuse the host driver. */
+	if (current_override(s->arg, ov, sizeof(ov)) == 0 && strcmp(ov, VFIO_DRIVER) == 0) {
+		r = write_override(s->arg, "");
+		if (r < 0) {
+			log_err("device %s: cannot clear driver_override: %s", s->arg, strerror(-r));
+			return r;
+		}
+	}
+	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s", s->rec);
+	if (r < 0)
+		return r;
+	if (!path_exists(p)) {
+		/* Its module was unloaded; loading it back (a later undo) probes the device. */
+		log_info("device %s: driver %s is not loaded yet; its module's reload binds it",
+			 s->arg, s->rec);
+		return 0;
+	}
+	r = bind_to(s->arg, s->rec, step_timeout_ms(env));
+	if (r < 0)
+		log_err("device %s: cannot bind it back to %s: %s", s->arg, s->rec, strerror(-r));
+	return r;
+}
+
+const struct step_ops step_ops_unbind = {
+	.name = "unbind",
+	.apply = unbind_apply,
+	.undo = unbind_undo,
+};
+
+/* --- bind-vfio B --- */
+
+static int bind_vfio_apply(const struct step *s, const struct step_env *env)
+{
+	char p[VH_PATH_MAX], drv[64];
+	int r;
+
+	r = current_driver(s->arg, drv, sizeof(drv));
+	if (r < 0)
+		return reason_set(r, "device %s: cannot read its driver: %s", s->arg, strerror(-r));
+	if (strcmp(drv, VFIO_DRIVER) == 0)
+		return 0;
+	if (drv[0])
+		return reason_set(-EBUSY, "device %s was taken by driver %s before vfio-pci could "
+				  "bind it", s->arg, drv);
+	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers_probe");
+	if (r < 0)
+		return r;
+	r = kernel_write(p, s->arg, step_timeout_ms(env));
+	if (r < 0)
+		return reason_set(r, "device %s: probe failed: %s", s->arg, strerror(-r));
+	/* drivers_probe reports success even when nothing binds: check the link. */
+	r = wait_driver(s->arg, VFIO_DRIVER, step_timeout_ms(env));
+	if (r < 0) {
+		current_driver(s->arg, drv, sizeof(drv));
+		return reason_set(r == -ETIMEDOUT ? -EIO : r,
+				  "device %s did not bind to vfio-pci (driver now: %s)", s->arg,
+				  drv[0] ? drv : "none");
+	}
+	return 0;
+}
+
+static int bind_vfio_undo(const struct step *s, const struct step_env *env)
+{
+	char drv[64];
+	int r;
+
+	r = current_driver(s->arg, drv, sizeof(drv));
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (strcmp(drv, VFIO_DRIVER) != 0)
+		return 0;
+	r = driver_unbind(s->arg, VFIO_DRIVER, step_timeout_ms(env));
+	if (r < 0)
+		log_err("device %s: cannot unbind it from vfio-pci: %s%s", s->arg, strerror(-r),
+			r == -ETIMEDOUT ? " (is a VM still using it?)" : "");
+	return r;
+}
+
+const struct step_ops step_ops_bind_vfio = {
+	.name = "bind-vfio",
+	.apply = bind_vfio_apply,
+	.undo = bind_vfio_undo,
+};

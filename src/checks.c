@@ -1,0 +1,184 @@
+/* Safety checks: a handed group must not hold what the host needs to keep running — a
+ * storage controller under a mounted filesystem or swap, or the NIC of a default route. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "log.h"
+#include "plan.h"
+#include "sysfs.h"
+#include "util.h"
+
+/* The real path of a PCI device's sysfs directory. */
+static int dev_realpath(const struct pcidev *d, char *buf)
+{
+	char p[VH_PATH_MAX];
+
+	if (path_join(p, sizeof(p), "/sys/bus/pci/devices/%s", d->name) < 0)
+		return -ENAMETOOLONG;
+	if (!realpath(p, buf))
+		return -errno;
+	return 0;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Whether block device name (or what it is built on: dm, md, LVM) sits on the PCI
+ * device at devpath. depth bounds stacked devices. */
+static bool block_on(const char *name, const char *devpath, int depth)
+{
+	char p[VH_PATH_MAX], real[PATH_MAX];
+	struct dirent *e;
+	bool hit = false;
+	DIR *d;
+
+	if (depth > 8 || path_join(p, sizeof(p), "/sys/class/block/%s", name) < 0)
+		return false;
+	if (realpath(p, real) && under(real, devpath))
+		return true;
+	if (path_join(p, sizeof(p), "/sys/class/block/%s/slaves", name) < 0)
+		return false;
+	d = opendir(p);
+	if (!d)
+		return false;
+	while (!hit && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			hit = block_on(e->d_name, devpath, depth + 1);
+	closedir(d);
+	return hit;
+}
+
+/* The kernel's name of the block device behind a /dev path ("/dev/mapper/vg-root" is a
+ * link to "../dm-0"). */
+static void block_name(const char *dev, char *buf, size_t n)
+{
+	char p[VH_PATH_MAX], real[PATH_MAX];
+	const char *base;
+
+	base = strrchr(dev, '/') + 1;
+	if (path_join(p, sizeof(p), "%s", dev) == 0 && realpath(p, real)) {
+		const char *b = strrchr(real, '/');
+		if (b)
+			base = b + 1;
+	}
+	snprintf(buf, n, "%s", base);
+}
+
+static int check_storage(const struct pcidev *d, const char *devpath)
+{
+	char p[VH_PATH_MAX], line[1024];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (path_join(p, sizeof(p), "/proc/self/mounts") < 0)
+		return -ENAMETOOLONG;
+	f = fopen(p, "re");
+	if (!f) {
+		if (path_join(p, sizeof(p), "/proc/mounts") < 0)
+			return -ENAMETOOLONG;
+		f = fopen(p, "re");
+	}
+	while (f && fgets(line, sizeof(line), f)) {
+		char src[512], mnt[512], name[256];
+
+		if (sscanf(line, "%511s %511s", src, mnt) != 2 || !str_has_prefix(src, "/dev/"))
+			continue;
+		block_name(src, name, sizeof(name));
+		if (block_on(name, devpath, 0))
+			return reason_set(-EPERM, "refusing to hand over %s (%s): it holds %s, "
+					  "mounted on %s", d->name, d->class_desc, src, mnt);
+	}
+	if (f)
+		fclose(f);
+	f = NULL;
+	if (path_join(p, sizeof(p), "/proc/swaps") < 0)
+		return -ENAMETOOLONG;
+	f = fopen(p, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char src[512], name[256];
+
+		if (sscanf(line, "%511s", src) != 1 || !str_has_prefix(src, "/dev/"))
+			continue;
+		block_name(src, name, sizeof(name));
+		if (block_on(name, devpath, 0))
+			return reason_set(-EPERM, "refusing to hand over %s (%s): it holds swap "
+					  "device %s", d->name, d->class_desc, src);
+	}
+	return 0;
+}
+
+static bool iface_on(const char *iface, const char *devpath)
+{
+	char p[VH_PATH_MAX], real[PATH_MAX];
+
+	if (path_join(p, sizeof(p), "/sys/class/net/%s/device", iface) < 0)
+		return false;
+	if (!realpath(p, real))
+		return false;
+	return strcmp(real, devpath) == 0 || under(real, devpath);
+}
+
+static int check_route(const struct pcidev *d, const char *devpath)
+{
+	char p[VH_PATH_MAX], line[512];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (path_join(p, sizeof(p), "/proc/net/route") < 0)
+		return -ENAMETOOLONG;
+	f = fopen(p, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char iface[64], dst[16], gw[16], mask[16];
+		unsigned flags;
+
+		if (sscanf(line, "%63s %15s %15s %x %*s %*s %*s %15s", iface, dst, gw, &flags,
+			   mask) != 5)
+			continue;
+		if (strcmp(dst, "00000000") == 0 && strcmp(mask, "00000000") == 0 &&
+		    iface_on(iface, devpath))
+			return reason_set(-EPERM, "refusing to hand over %s (%s): it is %s, the "
+					  "interface of the default route", d->name, d->class_desc,
+					  iface);
+	}
+	if (f)
+		fclose(f);
+	f = NULL;
+	if (path_join(p, sizeof(p), "/proc/net/ipv6_route") < 0)
+		return -ENAMETOOLONG;
+	f = fopen(p, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char dst[40], plen[4], iface[64];
+
+		if (sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dst, plen, iface) != 3)
+			continue;
+		if (strcmp(plen, "00") == 0 && strspn(dst, "0") == 32 && strcmp(iface, "lo") != 0 &&
+		    iface_on(iface, devpath))
+			return reason_set(-EPERM, "refusing to hand over %s (%s): it is %s, the "
+					  "interface of the IPv6 default route", d->name,
+					  d->class_desc, iface);
+	}
+	return 0;
+}
+
+int plan_check_host_needs(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_devs; i++) {
+		const struct pcidev *d = &p->devs[i];
+		char real[PATH_MAX];
+		int r;
+
+		if (dev_realpath(d, real) < 0)
+			continue;
+		r = check_storage(d, real);
+		if (r < 0)
+			return r;
+		r = check_route(d, real);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* The engine: prepare (plan, journal, apply, roll back on failure), release and recover
+ * (undo the journal in reverse), status. Shared by the hook and the command. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "display.h"
+#include "engine.h"
+#include "journal.h"
+#include "log.h"
+#include "pcidev.h"
+#include "plan.h"
+#include "sysfs.h"
+#include "util.h"
+
+/* Long enough for another VM's whole prepare or release to finish first. */
+#define LOCK_TIMEOUT_MS 120000
+
+/* Test fault injection (real-kernel tier): VFIO_HANDOFF_FAULT=kill-before:K or kill-after:K
+ * ends the process with SIGKILL right after journaling step K, or right after applying
+ * it, so recovery from a crash at every point can be tested. */
+static void fault_point(const char *when, size_t k)
+{
+	const char *f = getenv("VFIO_HANDOFF_FAULT");
+	size_t wl = strlen(when);
+
+	if (!f || strncmp(f, when, wl) != 0 || f[wl] != ':')
+		return;
+	if (strtoul(f + wl + 1, NULL, 10) == k)
+		raise(SIGKILL);
+}
+
+static void describe(const struct step *s, char *buf, size_t n)
+{
+	if (step_describe(s, buf, n) < 0)
+		snprintf(buf, n, "(step)");
+}
+
+/* Undoes steps[n-1..0]. What fails stays in the journal (in journal order) for recover;
+ * the journal is removed when everything was undone. */
+static int undo_and_keep(const char *vm, const struct step *steps, size_t n,
+			 const struct bdf *devs, size_t n_devs, const struct step_env *env)
+{
+	struct journal_data left = { 0 };
+	int r, failed = 0;
+
+	left.steps = n ? calloc(n, sizeof(*left.steps)) : NULL;
+	if (n && !left.steps)
+		return -ENOMEM;
+	for (size_t i = n; i-- > 0;) {
+		char line[STEP_ARG_MAX + STEP_REC_MAX + 64];
+		int64_t t0 = now_ms();
+
+		describe(&steps[i], line, sizeof(line));
+		r = step_undo(&steps[i], env);
+		if (r < 0) {
+			log_err("undo %zu/%zu: %s failed: %s", i + 1, n, line, strerror(-r));
+			failed++;
+			/* Filled from the back so the kept steps stay in journal order. */
+			left.steps[n - failed] = steps[i];
+			continue;
+		}
+		log_info("undo %zu/%zu: %s (%lld ms)", i + 1, n, line, (long long)(now_ms() - t0));
+	}
+	if (failed)
+		memmove(left.steps, left.steps + n - failed, failed * sizeof(*left.steps));
+	left.n_steps = failed;
+	left.devs = (struct bdf *)devs;
+	left.n_devs = n_devs;
+	strlcpy_chk(left.vm, vm, sizeof(left.vm));
+	r = journal_rewrite(vm, &left);
+	if (r < 0)
+		log_err("cannot update the journal of VM '%s': %s", vm, strerror(-r));
+	free(left.steps);
+	if (failed) {
+		log_err("VM '%s': %d step(s) could not be undone; they stay in the journal for "
+			"'vfio-handoff recover %s'", vm, failed, vm);
+		return -EIO;
+	}
+	return r;
+}
+
+static int check_owners(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_devs; i++) {
+		char owner[256];
+		int r = journal_find_owner(&p->devs[i].addr, p->vm, owner, sizeof(owner));
+
+		if (r < 0)
+			return reason_set(r, "cannot read the journals: %s", strerror(-r));
+		if (r > 0)
+			return reason_set(-EBUSY, "VM '%s': device %s is held by VM '%s'", p->vm,
+					  p->devs[i].name, owner);
+	}
+	return 0;
+}
+
+int engine_prepare(const char *vm, const struct vm_config *cfg, const struct domxml *dom,
+		   bool dry_run, FILE *plan_out)
+{
+	struct step_env env = { .vm = vm, .cfg = cfg };
+	struct bdf devs[PLAN_MAX_DEVS];
+	struct journal j = { .fd = -1 };
+	struct plan *p;
+	int lock_fd = -1, r;
+	int64_t t0 = now_ms();
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (!dry_run) {
+		r = journal_lock(LOCK_TIMEOUT_MS, &lock_fd);
+		if (r < 0)
+			goto out;
+	}
+	/* Planned under the lock: what another VM just took is seen. */
+	r = plan_build(vm, cfg, dom, p);
+	if (r < 0)
+		goto out;
+	if (plan_out)
+		plan_print(p, plan_out);
+	if (dry_run || p->n_steps == 0) {
+		if (!dry_run)
+			log_info("VM '%s': nothing to hand over", vm);
+		goto out;
+	}
+	r = check_owners(p);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < p->n_devs; i++)
+		devs[i] = p->devs[i].addr;
+	r = journal_create(vm, devs, p->n_devs, &j);
+	if (r < 0)
+		goto out;
+	log_info("VM '%s': handing over %zu device(s) in %zu step(s)", vm, p->n_devs, p->n_steps);
+	for (size_t i = 0; i < p->n_steps; i++) {
+		char line[STEP_ARG_MAX + STEP_REC_MAX + 64];
+		int64_t ts = now_ms();
+
+		describe(&p->steps[i], line, sizeof(line));
+		r = journal_append(&j, &p->steps[i]);
+		if (r < 0) {
+			/* Not applied: undo what came before it. */
+			journal_close(&j);
+			undo_and_keep(vm, p->steps, i, devs, p->n_devs, &env);
+			goto out;
+		}
+		fault_point("kill-before", i + 1);
+		r = step_apply(&p->steps[i], &env);
+		if (r < 0) {
+			log_err("step %zu/%zu: %s failed: %s", i + 1, p->n_steps, line,
+				reason_get()[0] ? reason_get() : strerror(-r));
+			if (!reason_get()[0])
+				reason_set(r, "VM '%s': %s failed: %s", vm, line, strerror(-r));
+			journal_close(&j);
+			/* The failed step too: it may have half happened, and undo checks. */
+			undo_and_keep(vm, p->steps, i + 1, devs, p->n_devs, &env);
+			log_info("VM '%s': rolled back after step %zu failed", vm, i + 1);
+			goto out;
+		}
+		log_info("[+%lldms] step %zu/%zu: %s (%lld ms)", (long long)(now_ms() - t0), i + 1,
+			 p->n_steps, line, (long long)(now_ms() - ts));
+		fault_point("kill-after", i + 1);
+	}
+	journal_close(&j);
+	log_info("VM '%s': %zu device(s) on vfio-pci in %lld ms", vm, p->n_devs,
+		 (long long)(now_ms() - t0));
+	r = 0;
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	plan_free(p);
+	free(p);
+	return r;
+}
+
+static int release_locked(const char *vm, const struct vm_config *cfg)
+{
+	struct step_env env = { .vm = vm, .cfg = cfg };
+	struct journal_data d;
+	int64_t t0 = now_ms();
+	int r;
+
+	r = journal_read(vm, &d);
+	if (r == -ENOENT) {
+		log_info("VM '%s' holds nothing: no journal", vm);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	log_info("VM '%s': giving back %zu device(s), undoing %zu step(s)", vm, d.n_devs,
+		 d.n_steps);
+	r = undo_and_keep(vm, d.steps, d.n_steps, d.devs, d.n_devs, &env);
+	display_verify_restored(&d, cfg);
+	log_info("VM '%s': release %s in %lld ms", vm, r < 0 ? "incomplete" : "done",
+		 (long long)(now_ms() - t0));
+	journal_data_free(&d);
+	return r;
+}
+
+int engine_release(const char *vm)
+{
+	struct vm_config cfg;
+	int lock_fd, r;
+
+	config_defaults(&cfg);
+	/* The VM's own timeouts when its config still loads; defaults otherwise. */
+	if (config_load(vm, &cfg) < 0) {
+		log_warn("VM '%s': configuration unreadable (%s); releasing with defaults", vm,
+			 reason_get());
+		reason_clear();
+		config_defaults(&cfg);
+	}
+	r = journal_lock(LOCK_TIMEOUT_MS, &lock_fd);
+	if (r < 0)
+		return r;
+	r = release_locked(vm, &cfg);
+	close(lock_fd);
+	return r;
+}
+
+int engine_recover(const char *vm)
+{
+	char **names;
+	size_t n;
+	int r, failed = 0;
+
+	if (vm)
+		return engine_release(vm);
+	r = journal_list(&names, &n);
+	if (r < 0)
+		return reason_set(r, "cannot list journals: %s", strerror(-r));
+	if (!n)
+		log_info("no journal: nothing to recover");
+	for (size_t i = 0; i < n; i++)
+		if (engine_release(names[i]) < 0)
+			failed++;
+	journal_list_free(names, n);
+	return failed ? -EIO : 0;
+}
+
+int engine_status(FILE *out)
+{
+	char **names;
+	size_t n;
+	int r;
+
+	r = journal_list(&names, &n);
+	if (r < 0)
+		return reason_set(r, "cannot list journals: %s", strerror(-r));
+	if (!n)
+		fprintf(out, "no VM holds a device\n");
+	for (size_t i = 0; i < n; i++) {
+		struct journal_data d;
+
+		if (journal_read(names[i], &d) < 0) {
+			fprintf(out, "VM %s: journal unreadable: %s\n", names[i], reason_get());
+			reason_clear();
+			continue;
+		}
+		fprintf(out, "VM %s: %zu device(s), %zu step(s) journaled\n", names[i], d.n_devs,
+			d.n_steps);
+		for (size_t k = 0; k < d.n_devs; k++) {
+			struct pcidev dev;
+
+			if (pcidev_read(&d.devs[k], &dev) < 0) {
+				char name[BDF_STRLEN];
+				fprintf(out, "  %s  (gone)\n", bdf_fmt(&d.devs[k], name));
+				continue;
+			}
+			fprintf(out, "  %s  driver: %s\n", dev.name,
+				dev.driver[0] ? dev.driver : "none");
+		}
+		journal_data_free(&d);
+	}
+	journal_list_free(names, n);
+	return 0;
+}

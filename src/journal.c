@@ -1,0 +1,406 @@
+/* The journal: one file per VM under /run/vfio-handoff, each step written and flushed
+ * before it is applied; and the lock that serializes prepare, release and recover. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "journal.h"
+#include "log.h"
+#include "sysfs.h"
+#include "util.h"
+
+#define JOURNAL_MAGIC "vfio-handoff-journal 1"
+#define JOURNAL_SUFFIX ".journal"
+
+static int run_dir(char *buf, size_t n)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = path_join(buf, n, RUN_DIR);
+	if (r < 0)
+		return r;
+	/* The parent (/run) exists on a real host; in a fixture tree create it too. */
+	if (path_join(p, sizeof(p), "/run") == 0)
+		mkdir(p, 0755);
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int journal_path(const char *vm, char *buf, size_t n)
+{
+	if (!config_vm_name_valid(vm))
+		return -EINVAL;
+	return path_join(buf, n, RUN_DIR "/%s" JOURNAL_SUFFIX, vm);
+}
+
+struct lock_try {
+	int fd;
+};
+
+static int lock_try(void *data)
+{
+	struct lock_try *t = data;
+
+	if (flock(t->fd, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	return errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+}
+
+int journal_lock(int timeout_ms, int *ret_fd)
+{
+	char dir[VH_PATH_MAX], p[VH_PATH_MAX];
+	struct lock_try t;
+	int r;
+
+	r = run_dir(dir, sizeof(dir));
+	if (r < 0)
+		return reason_set(r, "cannot create %s: %s", dir, strerror(-r));
+	r = snprintf_chk(p, sizeof(p), "%s/lock", dir);
+	if (r < 0)
+		return r;
+	t.fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (t.fd < 0)
+		return reason_set(-errno, "cannot open %s: %s", p, strerror(errno));
+	r = wait_until(lock_try, &t, timeout_ms);
+	if (r < 0) {
+		close(t.fd);
+		return reason_set(r, "%s is held by another vfio-handoff for more than %d ms", p,
+				  timeout_ms);
+	}
+	*ret_fd = t.fd;
+	return 0;
+}
+
+static int write_all(int fd, const char *buf)
+{
+	size_t len = strlen(buf);
+	ssize_t w = write(fd, buf, len);
+
+	if (w < 0)
+		return -errno;
+	return (size_t)w == len ? 0 : -EIO;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+int journal_create(const char *vm, const struct bdf *devs, size_t n, struct journal *ret)
+{
+	char dir[VH_PATH_MAX], buf[512];
+	int r;
+
+	r = run_dir(dir, sizeof(dir));
+	if (r < 0)
+		return reason_set(r, "cannot create %s: %s", dir, strerror(-r));
+	r = journal_path(vm, ret->path, sizeof(ret->path));
+	if (r < 0)
+		return reason_set(r, "invalid VM name '%s'", vm);
+	ret->fd = open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ret->fd < 0) {
+		r = -errno;
+		if (r == -EEXIST)
+			return reason_set(r, "VM '%s' already holds its devices (journal %s exists; "
+					  "run 'vfio-handoff release %s' or 'vfio-handoff recover %s')",
+					  vm, ret->path, vm, vm);
+		return reason_set(r, "cannot create journal %s: %s", ret->path, strerror(-r));
+	}
+	snprintf(buf, sizeof(buf), JOURNAL_MAGIC "\nvm\t%s\n", vm);
+	r = write_all(ret->fd, buf);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char name[BDF_STRLEN];
+
+		snprintf(buf, sizeof(buf), "device\t%s\n", bdf_fmt(&devs[i], name));
+		r = write_all(ret->fd, buf);
+	}
+	if (r == 0 && fdatasync(ret->fd) < 0)
+		r = -errno;
+	if (r == 0)
+		r = sync_dir(dir);
+	if (r < 0) {
+		close(ret->fd);
+		unlink(ret->path);
+		ret->fd = -1;
+		return reason_set(r, "cannot write journal %s: %s", ret->path, strerror(-r));
+	}
+	return 0;
+}
+
+int journal_append(struct journal *j, const struct step *s)
+{
+	char line[STEP_ARG_MAX + STEP_REC_MAX + 80];
+	int r;
+
+	memcpy(line, "step\t", 5);
+	r = step_format(s, line + 5, sizeof(line) - 6);
+	if (r < 0)
+		return reason_set(r, "cannot format a journal entry");
+	strcat(line, "\n");
+	/* One write per entry: a crash leaves whole lines, or a torn last one that was
+	 * never applied. */
+	r = write_all(j->fd, line);
+	if (r == 0 && fdatasync(j->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		return reason_set(r, "cannot write journal %s: %s", j->path, strerror(-r));
+	return 0;
+}
+
+void journal_close(struct journal *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+}
+
+void journal_data_free(struct journal_data *d)
+{
+	free(d->devs);
+	free(d->steps);
+	d->devs = NULL;
+	d->steps = NULL;
+	d->n_devs = d->n_steps = 0;
+}
+
+static int parse_line(struct journal_data *d, char *line)
+{
+	if (str_has_prefix(line, "vm\t")) {
+		return strlcpy_chk(d->vm, line + 3, sizeof(d->vm));
+	} else if (str_has_prefix(line, "device\t")) {
+		struct bdf *tmp = realloc(d->devs, (d->n_devs + 1) * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		d->devs = tmp;
+		return bdf_parse(line + 7, &d->devs[d->n_devs++]) < 0 ? (d->n_devs--, -EINVAL) : 0;
+	} else if (str_has_prefix(line, "step\t")) {
+		struct step *tmp = realloc(d->steps, (d->n_steps + 1) * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		d->steps = tmp;
+		if (step_parse(line + 5, &d->steps[d->n_steps]) < 0)
+			return -EINVAL;
+		d->n_steps++;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int journal_read(const char *vm, struct journal_data *ret)
+{
+	char path[VH_PATH_MAX], line[STEP_ARG_MAX + STEP_REC_MAX + 80];
+	_cleanup_fclose_ FILE *f = NULL;
+	int r, lineno = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	r = journal_path(vm, path, sizeof(path));
+	if (r < 0)
+		return reason_set(r, "invalid VM name '%s'", vm);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len == 0 || line[len - 1] != '\n') {
+			if (feof(f)) {
+				/* Torn last entry: it was being written, so never applied. */
+				log_warn("%s:%d: incomplete last entry ignored", path, lineno);
+				break;
+			}
+			r = -EBADMSG;
+			goto bad;
+		}
+		line[len - 1] = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, JOURNAL_MAGIC) != 0) {
+				r = -EBADMSG;
+				goto bad;
+			}
+			continue;
+		}
+		r = parse_line(ret, line);
+		if (r < 0)
+			goto bad;
+	}
+	if (lineno == 0) {
+		r = -EBADMSG;
+		goto bad;
+	}
+	if (!ret->vm[0])
+		strlcpy_chk(ret->vm, vm, sizeof(ret->vm));
+	return 0;
+bad:
+	journal_data_free(ret);
+	return reason_set(r == -ENOMEM ? r : -EBADMSG, "%s:%d: malformed journal entry", path,
+			  lineno);
+}
+
+int journal_rewrite(const char *vm, const struct journal_data *d)
+{
+	char path[VH_PATH_MAX], tmp[VH_PATH_MAX + 8], buf[STEP_ARG_MAX + STEP_REC_MAX + 80];
+	int fd, r;
+
+	if (d->n_steps == 0)
+		return journal_remove(vm);
+	r = journal_path(vm, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = snprintf_chk(tmp, sizeof(tmp), "%s.new", path);
+	if (r < 0)
+		return r;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	snprintf(buf, sizeof(buf), JOURNAL_MAGIC "\nvm\t%s\n", vm);
+	r = write_all(fd, buf);
+	for (size_t i = 0; r == 0 && i < d->n_devs; i++) {
+		char name[BDF_STRLEN];
+
+		snprintf(buf, sizeof(buf), "device\t%s\n", bdf_fmt(&d->devs[i], name));
+		r = write_all(fd, buf);
+	}
+	for (size_t i = 0; r == 0 && i < d->n_steps; i++) {
+		memcpy(buf, "step\t", 5);
+		r = step_format(&d->steps[i], buf + 5, sizeof(buf) - 6);
+		if (r == 0) {
+			strcat(buf, "\n");
+			r = write_all(fd, buf);
+		}
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int journal_remove(const char *vm)
+{
+	char path[VH_PATH_MAX];
+	int r;
+
+	r = journal_path(vm, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int journal_list(char ***ret, size_t *ret_n)
+{
+	char dir[VH_PATH_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	r = path_join(dir, sizeof(dir), RUN_DIR);
+	if (r < 0)
+		return r;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name), sl = strlen(JOURNAL_SUFFIX);
+		char **tmp;
+
+		if (e->d_name[0] == '.' || len <= sl ||
+		    strcmp(e->d_name + len - sl, JOURNAL_SUFFIX) != 0)
+			continue;
+		tmp = realloc(names, (n + 1) * sizeof(*names));
+		if (!tmp) {
+			r = -ENOMEM;
+			break;
+		}
+		names = tmp;
+		names[n] = strndup(e->d_name, len - sl);
+		if (!names[n]) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (r < 0) {
+		journal_list_free(names, n);
+		return r;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	*ret = names;
+	*ret_n = n;
+	return 0;
+}
+
+void journal_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int journal_find_owner(const struct bdf *addr, const char *self, char *owner, size_t n)
+{
+	char **names;
+	size_t count;
+	bool had_reason = reason_get()[0] != '\0';
+	int found = 0, r;
+
+	r = journal_list(&names, &count);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < count && !found; i++) {
+		struct journal_data d;
+
+		if (self && strcmp(names[i], self) == 0)
+			continue;
+		if (!config_vm_name_valid(names[i]))
+			continue;
+		if (journal_read(names[i], &d) < 0) {
+			/* Not this VM's problem: say so in the log, keep its own reason clean. */
+			log_warn("cannot read the journal of VM '%s'; its devices are not known",
+				 names[i]);
+			if (!had_reason)
+				reason_clear();
+			continue;
+		}
+		for (size_t k = 0; k < d.n_devs; k++)
+			if (bdf_equal(&d.devs[k], addr)) {
+				strlcpy_chk(owner, names[i], n);
+				found = 1;
+				break;
+			}
+		journal_data_free(&d);
+	}
+	journal_list_free(names, count);
+	return found;
+}
