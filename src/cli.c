@@ -240,21 +240,21 @@ static bool vfio_available(char *detail, size_t n)
 		snprintf(detail, n, "built in");
 		return true;
 	}
-	/* Not loaded: is there a module to load? */
-	struct utsname_buf {
-		char release[256];
-	} u;
+	/* Not loaded: is there a module to load for the running kernel? */
+	char release[256] = "";
 	FILE *f = NULL;
+
 	if (path_join(p, sizeof(p), "/proc/sys/kernel/osrelease") == 0 && (f = fopen(p, "re"))) {
-		if (fgets(u.release, sizeof(u.release), f))
-			strip_trailing(u.release);
+		if (!fgets(release, sizeof(release), f))
+			release[0] = '\0';
 		fclose(f);
-		if (path_join(p, sizeof(p), "/lib/modules/%s/kernel/drivers/vfio/pci", u.release) ==
-			    0 &&
-		    stat(p, &st) == 0) {
-			snprintf(detail, n, "module available (loaded on first prepare)");
-			return true;
-		}
+		strip_trailing(release);
+	}
+	if (release[0] &&
+	    path_join(p, sizeof(p), "/lib/modules/%s/kernel/drivers/vfio/pci", release) == 0 &&
+	    stat(p, &st) == 0) {
+		snprintf(detail, n, "module available (loaded on first prepare)");
+		return true;
 	}
 	snprintf(detail, n, "no vfio-pci module found for the running kernel");
 	return false;
