@@ -50,7 +50,7 @@ CLI := $(B)/vfio-handoff
 all: $(HOOK) $(CLI)
 
 $(B)/src/%.o: src/%.c $(wildcard include/*.h) | $(B)/src
-	$(CC) $(VH_CFLAGS) $(CFLAGS) -DSYSCONFDIR='"$(SYSCONFDIR)"' -c -o $@ $<
+	$(CC) $(VH_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libengine.a: $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -1,5 +1,6 @@
 /* Configuration: the optional global file and the per-VM opt-in file, a small INI subset
- * (key = value, # comments, optional [section] lines ignored except [vfio-handoff]).
+ * (key = value, # comments, an optional [vfio-handoff] section line; any other section is
+ * an error).
  * The global file gives defaults; the VM file overrides them. */
 #ifndef VH_CONFIG_H
 #define VH_CONFIG_H
@@ -49,7 +50,8 @@ void config_defaults(struct vm_config *cfg);
 /*
  * Applies one file (rooted path built by the caller) on top of cfg. The file must be a
  * regular file owned by uid 0 and not writable by group or other: otherwise -EPERM.
- * Unknown keys, bad values: -EINVAL. Missing file: -ENOENT (no reason set).
+ * A symlink, directory or FIFO: -EPERM. Unknown keys, bad values, a NUL byte, a file
+ * over 64 KiB: -EINVAL. Missing file: -ENOENT (no reason set). cfg is untouched on error.
  * Errors record a reason "FILE:LINE: ..." via reason_set().
  */
 int config_apply_file(const char *path, struct vm_config *cfg);
@@ -57,8 +59,8 @@ int config_apply_file(const char *path, struct vm_config *cfg);
 /* The owner uid config files must have (0; tests may change it). */
 void config_set_required_owner(unsigned uid);
 
-/* VM name fit for a path: 1..VM_NAME_MAX bytes, printable ASCII other than '/', no
- * leading '.', no whitespace-only. */
+/* VM name fit for a path: 1..VM_NAME_MAX bytes of well-formed UTF-8 with no control
+ * character (C0, DEL, C1) and no '/', no leading '.'. */
 bool config_vm_name_valid(const char *name);
 
 /*

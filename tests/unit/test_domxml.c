@@ -1,0 +1,977 @@
+/* Unit tests of the domain XML parser: libvirt's own output, broken documents, and
+ * documents written to attack the parser. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/xmlerror.h>
+#include <libxml/globals.h>
+#include <libxml/xmlversion.h>
+
+#include "domxml.h"
+#include "log.h"
+#include "util.h"
+
+#define assert_reason_has(s)                                                           \
+	do {                                                                           \
+		if (!strstr(reason_get(), (s)))                                        \
+			fail_msg("reason \"%s\" lacks \"%s\"", reason_get(), (s));     \
+	} while (0)
+
+#define assert_bdf(b, d, bu, s, f)                                                     \
+	do {                                                                           \
+		assert_int_equal((b).domain, (d));                                     \
+		assert_int_equal((b).bus, (bu));                                       \
+		assert_int_equal((b).dev, (s));                                        \
+		assert_int_equal((b).fn, (f));                                         \
+	} while (0)
+
+/* malloc for tests: cmocka's assertions do not tell the compiler they stop the test. */
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static int parse(const char *xml, struct domxml *d)
+{
+	reason_clear();
+	return domxml_parse_mem(xml, strlen(xml), "t.xml", d);
+}
+
+/* A document with one PCI hostdev at line 3 whose <address> carries attrs. */
+static int parse_addr(const char *attrs, struct domxml *d)
+{
+	char xml[4096];
+
+	snprintf(xml, sizeof(xml),
+		 "<domain type='kvm'>\n"
+		 "<name>vm</name><devices>\n"
+		 "<hostdev mode='subsystem' type='pci' managed='yes'><source><address %s/>"
+		 "</source></hostdev>\n"
+		 "</devices></domain>\n",
+		 attrs);
+	return parse(xml, d);
+}
+
+/* What `virsh dumpxml` prints for a Windows guest with a GPU and its HDMI audio. */
+static const char win10_xml[] =
+	"<domain type='kvm' id='3'>\n"						/* 1 */
+	"  <name>win10</name>\n"						/* 2 */
+	"  <uuid>5b1f7d0e-8c3a-4f6e-9d21-0a4b5c6d7e8f</uuid>\n"		/* 3 */
+	"  <metadata>\n"							/* 4 */
+	"    <libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>\n"
+	"      <libosinfo:os id='http://microsoft.com/win/10'/>\n"		/* 6 */
+	"    </libosinfo:libosinfo>\n"						/* 7 */
+	"  </metadata>\n"							/* 8 */
+	"  <memory unit='KiB'>16777216</memory>\n"				/* 9 */
+	"  <os firmware='efi'>\n"						/* 10 */
+	"    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n"		/* 11 */
+	"  </os>\n"								/* 12 */
+	"  <devices>\n"								/* 13 */
+	"    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"		/* 14 */
+	"    <hostdev mode='subsystem' type='pci' managed='yes'>\n"		/* 15 */
+	"      <source>\n"							/* 16 */
+	"        <address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n"
+	"      </source>\n"							/* 18 */
+	"      <alias name='hostdev0'/>\n"					/* 19 */
+	"      <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>\n"
+	"    </hostdev>\n"							/* 21 */
+	"    <hostdev mode='subsystem' type='pci' managed='yes'>\n"		/* 22 */
+	"      <source>\n"							/* 23 */
+	"        <address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>\n"
+	"      </source>\n"							/* 25 */
+	"      <address type='pci' domain='0x0000' bus='0x06' slot='0x00' function='0x0'/>\n"
+	"    </hostdev>\n"							/* 27 */
+	"  </devices>\n"							/* 28 */
+	"</domain>\n";
+
+static void test_libvirt_output_gives_name_uuid_and_hostdevs(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse(win10_xml, &d), 0);
+	assert_string_equal(d.name, "win10");
+	assert_string_equal(d.uuid, "5b1f7d0e-8c3a-4f6e-9d21-0a4b5c6d7e8f");
+	assert_int_equal(d.n_hostdevs, 2);
+	/* The source address, not the guest-side <address type='pci' bus='0x05'>. */
+	assert_bdf(d.hostdevs[0].addr, 0, 1, 0, 0);
+	assert_bdf(d.hostdevs[1].addr, 0, 1, 0, 1);
+	assert_int_equal(d.hostdevs[0].managed, MANAGED_YES);
+	assert_int_equal(d.hostdevs[1].managed, MANAGED_YES);
+	assert_int_equal(d.hostdevs[0].line, 15);
+	assert_int_equal(d.hostdevs[1].line, 22);
+	assert_string_equal(reason_get(), "");
+	domxml_free(&d);
+	assert_null(d.hostdevs);
+	assert_int_equal(d.n_hostdevs, 0);
+	domxml_free(&d);	/* twice is harmless */
+}
+
+static void test_decimal_addresses_are_accepted(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse_addr("domain='0000' bus='10' slot='31' function='7'", &d), 0);
+	assert_int_equal(d.n_hostdevs, 1);
+	assert_bdf(d.hostdevs[0].addr, 0, 10, 31, 7);
+	domxml_free(&d);
+
+	assert_int_equal(parse_addr("domain='65535' bus='255' slot='0' function='0'", &d), 0);
+	assert_bdf(d.hostdevs[0].addr, 0xffff, 0xff, 0, 0);
+	domxml_free(&d);
+
+	/* Upper-case hex digits and prefix. */
+	assert_int_equal(parse_addr("domain='0X000A' bus='0xAb' slot='0x1F' function='0x7'", &d),
+			 0);
+	assert_bdf(d.hostdevs[0].addr, 0xa, 0xab, 0x1f, 7);
+	domxml_free(&d);
+}
+
+static void test_missing_domain_attribute_means_domain_zero(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse_addr("bus='0x2d' slot='0x00' function='0x3'", &d), 0);
+	assert_bdf(d.hostdevs[0].addr, 0, 0x2d, 0, 3);
+	domxml_free(&d);
+}
+
+static void test_managed_yes_no_and_absent(void **state)
+{
+	static const char xml[] =
+		"<domain><name>vm</name><devices>\n"
+		"<hostdev mode='subsystem' type='pci' managed='no'><source>"
+		"<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>\n"
+		"<hostdev type='pci'><source>"
+		"<address domain='0x0000' bus='0x02' slot='0x00' function='0x1'/></source></hostdev>\n"
+		"<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+		"<address domain='0x0000' bus='0x02' slot='0x00' function='0x2'/></source></hostdev>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 3);
+	assert_int_equal(d.hostdevs[0].managed, MANAGED_NO);
+	/* No mode attribute: libvirt defaults it to subsystem. */
+	assert_int_equal(d.hostdevs[1].managed, MANAGED_ABSENT);
+	assert_int_equal(d.hostdevs[2].managed, MANAGED_YES);
+	assert_int_equal(d.hostdevs[0].line, 2);
+	assert_int_equal(d.hostdevs[1].line, 3);
+	assert_int_equal(d.hostdevs[2].line, 4);
+	assert_bdf(d.hostdevs[2].addr, 0, 2, 0, 2);
+	domxml_free(&d);
+}
+
+static void test_non_pci_hostdevs_are_ignored(void **state)
+{
+	static const char xml[] =
+		"<domain type='kvm'><name>mixed</name><devices>\n"
+		"<hostdev mode='subsystem' type='usb' managed='yes'><source>"
+		"<vendor id='0x046d'/><product id='0xc52b'/></source></hostdev>\n"
+		"<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
+		"<address bus='0' target='0' unit='0'/></source></hostdev>\n"
+		"<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+		"<address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>\n"
+		"<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block>"
+		"</source></hostdev>\n"
+		"<interface type='hostdev' managed='yes'><source><address type='pci' "
+		"domain='0x0000' bus='0x03' slot='0x10' function='0x1'/></source></interface>\n"
+		"<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+		"<address domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></source></hostdev>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 1);
+	assert_bdf(d.hostdevs[0].addr, 0, 4, 0, 0);
+	assert_int_equal(d.hostdevs[0].line, 7);
+	domxml_free(&d);
+}
+
+static void test_no_hostdev_gives_empty_list(void **state)
+{
+	static const char xml[] =
+		"<?xml version='1.0' encoding='UTF-8'?>\n"
+		"<domain type='kvm'><name>plain</name><devices>"
+		"<disk type='file' device='disk'><source file='/var/lib/libvirt/images/a.qcow2'/>"
+		"<target dev='vda' bus='virtio'/><address type='pci' domain='0x0000' bus='0x04' "
+		"slot='0x00' function='0x0'/></disk></devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_string_equal(d.name, "plain");
+	assert_string_equal(d.uuid, "");
+	assert_int_equal(d.n_hostdevs, 0);
+	assert_null(d.hostdevs);
+	domxml_free(&d);
+
+	assert_int_equal(parse("<domain><name>bare</name></domain>", &d), 0);
+	assert_int_equal(d.n_hostdevs, 0);
+	domxml_free(&d);
+}
+
+static void test_hostdevs_in_every_devices_element_count(void **state)
+{
+	static const char xml[] =
+		"<domain><name>vm</name>"
+		"<devices><hostdev type='pci'><source><address bus='1' slot='0' function='0'/>"
+		"</source></hostdev></devices>"
+		"<devices><hostdev type='pci'><source><address bus='2' slot='0' function='0'/>"
+		"</source></hostdev></devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 2);
+	assert_bdf(d.hostdevs[1].addr, 0, 2, 0, 0);
+	domxml_free(&d);
+}
+
+/* n PCI hostdevs on consecutive functions and buses, one per line from line 2. */
+static char *many_hostdevs(int n)
+{
+	size_t cap = 256 + (size_t)n * 160, len;
+	char *xml = xmalloc(cap);
+
+	len = (size_t)snprintf(xml, cap, "<domain><name>many</name><devices>\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(xml + len, cap - len,
+					"<hostdev mode='subsystem' type='pci'><source><address "
+					"domain='0' bus='%d' slot='0' function='%d'/></source>"
+					"</hostdev>\n",
+					i / 8 + 1, i % 8);
+	snprintf(xml + len, cap - len, "</devices></domain>\n");
+	return xml;
+}
+
+static void test_64_hostdevs_accepted_65_refused(void **state)
+{
+	char *xml = many_hostdevs(DOMXML_MAX_HOSTDEVS);
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, DOMXML_MAX_HOSTDEVS);
+	assert_bdf(d.hostdevs[63].addr, 0, 8, 0, 7);
+	domxml_free(&d);
+	free(xml);
+
+	xml = many_hostdevs(DOMXML_MAX_HOSTDEVS + 1);
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:66: more than 64 PCI hostdevs");
+	free(xml);
+}
+
+static void test_line_numbers_past_65535(void **state)
+{
+	size_t pad = 70000;
+	char *xml = xmalloc(pad + 512);
+	struct domxml d;
+
+	strcpy(xml, "<domain><name>long</name><devices>");
+	memset(xml + strlen(xml), '\n', pad);
+	strcpy(xml + strlen("<domain><name>long</name><devices>") + pad, "<hostdev type='pci'><source><address bus='0x10' slot='0x1f' "
+			       "function='0'/></source></hostdev></devices></domain>");
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 1);
+	assert_int_equal(d.hostdevs[0].line, 70001);
+	domxml_free(&d);
+	free(xml);
+}
+
+/* ---- broken documents ---- */
+
+static void test_unclosed_tag_names_file_and_line(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<domain>\n<name>vm</name>\n<devices>\n</domain>\n", &d), -EINVAL);
+	assert_reason_has("t.xml:4: not well-formed XML");
+	assert_reason_has("devices");
+
+	assert_int_equal(parse("<domain>\n<name>vm</name>\n", &d), -EINVAL);
+	assert_reason_has("t.xml:");
+	assert_reason_has("not well-formed XML");
+}
+
+static void test_empty_and_garbage_input_refused(void **state)
+{
+	struct domxml d;
+
+	reason_clear();
+	assert_int_equal(domxml_parse_mem("", 0, "t.xml", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml: domain XML is empty");
+	assert_int_equal(parse("not xml at all", &d), -EINVAL);
+	assert_reason_has("t.xml:1: not well-formed XML");
+	assert_int_equal(parse("<domain><name>a</name></domain><domain/>", &d), -EINVAL);
+	assert_reason_has("not well-formed XML");
+}
+
+static void test_wrong_root_refused(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<?xml version='1.0'?>\n<network><name>default</name></network>",
+			       &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: root element is <network>, not <domain>");
+
+	assert_int_equal(parse("<domain xmlns='urn:x'><name>a</name></domain>", &d), -EINVAL);
+	assert_reason_has("namespaced domain");
+}
+
+static void test_missing_empty_or_second_name_refused(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<domain type='kvm'>\n<uuid>5b1f7d0e8c3a4f6e9d210a4b5c6d7e8f</uuid>"
+			       "</domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:1: domain has no <name>");
+
+	assert_int_equal(parse("<domain>\n<name></name></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: domain <name> is empty");
+
+	assert_int_equal(parse("<domain><name>a</name>\n<name>b</name></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: second <name> (first at line 1)");
+}
+
+static void test_overlong_name_refused(void **state)
+{
+	char xml[1024];
+	struct domxml d;
+
+	snprintf(xml, sizeof(xml), "<domain><name>%0300d</name></domain>", 7);
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:1: domain <name> longer than 255 bytes");
+
+	snprintf(xml, sizeof(xml), "<domain><name>%0255d</name></domain>", 7);
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(strlen(d.name), 255);
+	domxml_free(&d);
+}
+
+static void test_bad_uuid_refused(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<domain><name>a</name><uuid>not-a-uuid</uuid></domain>", &d),
+			 -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:1: domain <uuid> 'not-a-uuid' is not a UUID");
+	/* libvirt also accepts the dashes left out. */
+	assert_int_equal(parse("<domain><name>a</name><uuid> 5B1F7D0E8C3A4F6E9D210A4B5C6D7E8F\n"
+			       "</uuid></domain>", &d), 0);
+	assert_string_equal(d.uuid, "5B1F7D0E8C3A4F6E9D210A4B5C6D7E8F");
+	domxml_free(&d);
+}
+
+static void test_bad_address_values_name_the_attribute(void **state)
+{
+	static const struct {
+		const char *attrs;
+		const char *reason;
+	} cases[] = {
+		{ "domain='0' bus='0xZZ' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '0xZZ' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0' bus='300' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '300' out of range (0..0xff)" },
+		{ "domain='0' bus='-1' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '-1' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0x0000' bus='0x01' slot='0x20' function='0x0'",
+		  "t.xml:3: hostdev source address slot '0x20' out of range (0..0x1f)" },
+		{ "domain='0x0000' bus='0x01' slot='0x00' function='8'",
+		  "t.xml:3: hostdev source address function '8' out of range (0..0x7)" },
+		{ "domain='0x10000' bus='0x01' slot='0x00' function='0'",
+		  "t.xml:3: hostdev source address domain '0x10000' out of range (0..0xffff)" },
+		{ "domain='0' bus='' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0' bus='0x' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '0x' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0' bus=' 1' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus ' 1' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0' bus='1.0' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '1.0' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+		{ "domain='0' bus='99999999999999999999999' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '99999999999999999999999' out of range "
+		  "(0..0xff)" },
+		{ "domain='0' bus='010' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '010' has a leading zero (octal to "
+		  "libvirt); write it in hex with 0x" },
+		{ "domain='0' slot='0' function='0'",
+		  "t.xml:3: hostdev source address has no bus attribute" },
+		{ "domain='0' bus='1' function='0'",
+		  "t.xml:3: hostdev source address has no slot attribute" },
+		{ "domain='0' bus='1' slot='0'",
+		  "t.xml:3: hostdev source address has no function attribute" },
+		{ "domain='0' bus='&#9;1' slot='0' function='0'",
+		  "t.xml:3: hostdev source address bus '\\x091' is not a number "
+		  "(0x-prefixed hex or decimal)" },
+	};
+	struct domxml d = { .name = "untouched" };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse_addr(cases[i].attrs, &d);
+
+		if (r != -EINVAL || strcmp(reason_get(), cases[i].reason) != 0)
+			fail_msg("%s: got %d \"%s\", want \"%s\"", cases[i].attrs, r,
+				 reason_get(), cases[i].reason);
+		/* ret is written only on success. */
+		assert_string_equal(d.name, "untouched");
+		assert_null(d.hostdevs);
+	}
+}
+
+static void test_bad_managed_value_names_line(void **state)
+{
+	static const char xml[] =
+		"<domain><name>vm</name><devices>\n"
+		"\n"
+		"<hostdev mode='subsystem' type='pci' managed='true'><source>"
+		"<address bus='1' slot='0' function='0'/></source></hostdev>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:3: hostdev managed='true' is not yes or no");
+}
+
+static void test_malformed_pci_hostdev_refused(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<domain><name>a</name><devices>\n<hostdev type='pci'>"
+			       "<driver name='vfio'/></hostdev></devices></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: PCI hostdev has no <source>");
+
+	assert_int_equal(parse("<domain><name>a</name><devices>\n<hostdev type='pci'><source>"
+			       "</source></hostdev></devices></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: PCI hostdev <source> has no <address>");
+
+	assert_int_equal(parse("<domain><name>a</name><devices>\n<hostdev type='pci'><source>"
+			       "<address bus='1' slot='0' function='0'/></source><source>"
+			       "<address bus='2' slot='0' function='0'/></source></hostdev>"
+			       "</devices></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: PCI hostdev has more than one <source>");
+
+	assert_int_equal(parse("<domain><name>a</name><devices>\n<hostdev type='pci'><source>"
+			       "<address bus='1' slot='0' function='0'/>"
+			       "<address bus='2' slot='0' function='0'/></source></hostdev>"
+			       "</devices></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:2: PCI hostdev <source> has more than one <address>");
+
+	assert_int_equal(parse("<domain><name>a</name><devices>\n<hostdev mode='subsystem'>"
+			       "<source><address bus='1' slot='0' function='0'/></source>"
+			       "</hostdev></devices></domain>", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: hostdev has no type attribute");
+}
+
+static void test_duplicate_address_refused(void **state)
+{
+	static const char xml[] =
+		"<domain><name>vm</name><devices>\n"
+		"<hostdev type='pci'><source><address bus='0x01' slot='0x00' function='0x1'/>"
+		"</source></hostdev>\n"
+		"<hostdev type='pci'><source><address domain='0' bus='1' slot='0' function='1'/>"
+		"</source></hostdev>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:3: hostdev 0000:01:00.1 listed twice (first at line 2)");
+}
+
+/* ---- hostile documents ---- */
+
+static void test_billion_laughs_refused_at_doctype(void **state)
+{
+	static const char xml[] =
+		"<?xml version='1.0'?>\n"
+		"<!DOCTYPE domain [\n"
+		" <!ENTITY a0 'lol'>\n"
+		" <!ENTITY a1 '&a0;&a0;&a0;&a0;&a0;&a0;&a0;&a0;&a0;&a0;'>\n"
+		" <!ENTITY a2 '&a1;&a1;&a1;&a1;&a1;&a1;&a1;&a1;&a1;&a1;'>\n"
+		" <!ENTITY a3 '&a2;&a2;&a2;&a2;&a2;&a2;&a2;&a2;&a2;&a2;'>\n"
+		" <!ENTITY a4 '&a3;&a3;&a3;&a3;&a3;&a3;&a3;&a3;&a3;&a3;'>\n"
+		" <!ENTITY a5 '&a4;&a4;&a4;&a4;&a4;&a4;&a4;&a4;&a4;&a4;'>\n"
+		" <!ENTITY a6 '&a5;&a5;&a5;&a5;&a5;&a5;&a5;&a5;&a5;&a5;'>\n"
+		" <!ENTITY a7 '&a6;&a6;&a6;&a6;&a6;&a6;&a6;&a6;&a6;&a6;'>\n"
+		" <!ENTITY a8 '&a7;&a7;&a7;&a7;&a7;&a7;&a7;&a7;&a7;&a7;'>\n"
+		" <!ENTITY a9 '&a8;&a8;&a8;&a8;&a8;&a8;&a8;&a8;&a8;&a8;'>\n"
+		"]>\n"
+		"<domain><name>&a9;</name></domain>\n";
+	struct domxml d = { .name = "untouched" };
+
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:2: DOCTYPE refused: a domain XML has none, and it could "
+			    "declare entities or load an external DTD");
+	assert_string_equal(d.name, "untouched");
+}
+
+static void test_external_dtd_refused(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<!DOCTYPE domain SYSTEM \"file:///etc/passwd\">\n"
+			       "<domain><name>vm</name></domain>", &d), -EINVAL);
+	assert_reason_has("t.xml:1: DOCTYPE refused");
+
+	assert_int_equal(parse("<!DOCTYPE domain PUBLIC \"-//x//y\" \"http://127.0.0.1:1/d.dtd\">"
+			       "<domain><name>vm</name></domain>", &d), -EINVAL);
+	assert_reason_has("DOCTYPE refused");
+
+	/* Even the harmless form: a domain XML never has one. */
+	assert_int_equal(parse("<!DOCTYPE domain><domain><name>vm</name></domain>", &d),
+			 -EINVAL);
+	assert_reason_has("DOCTYPE refused");
+}
+
+static void test_external_entity_is_never_read(void **state)
+{
+	struct domxml d = { .name = "untouched" };
+
+	assert_int_equal(parse("<?xml version='1.0'?>\n<!DOCTYPE domain [\n"
+			       "<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+			       "<domain><name>&xxe;</name></domain>", &d), -EINVAL);
+	assert_reason_has("t.xml:2: DOCTYPE refused");
+	assert_null(strstr(d.name, "root"));
+
+	/* Without a DOCTYPE, an entity reference is simply undefined. */
+	assert_int_equal(parse("<domain>\n<name>&xxe;</name></domain>", &d), -EINVAL);
+	assert_reason_has("t.xml:2: not well-formed XML");
+	assert_reason_has("xxe");
+	assert_string_equal(d.name, "untouched");
+}
+
+/* The same refusal when the DOCTYPE hides in UTF-16, where a byte scan would miss it. */
+static void test_doctype_refused_in_utf16(void **state)
+{
+	static const char ascii[] = "<?xml version='1.0' encoding='UTF-16'?>\n"
+				    "<!DOCTYPE domain [<!ENTITY x 'y'>]>\n"
+				    "<domain><name>&x;</name></domain>\n";
+	char buf[2 + 2 * sizeof(ascii)];
+	size_t n = 0;
+	struct domxml d;
+
+	buf[n++] = (char)0xff;
+	buf[n++] = (char)0xfe;
+	for (size_t i = 0; ascii[i]; i++) {
+		buf[n++] = ascii[i];
+		buf[n++] = 0;
+	}
+	reason_clear();
+	assert_int_equal(domxml_parse_mem(buf, n, "t.xml", &d), -EINVAL);
+	assert_reason_has("t.xml:2: DOCTYPE refused");
+}
+
+static char tmpdir[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int make_tmpdir(void **state)
+{
+	strcpy(tmpdir, "/tmp/vh-domxml-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+static void test_xinclude_is_not_processed(void **state)
+{
+	char inc[128], secret[128], xml[1024];
+	static const char hostdev[] = "<hostdev mode='subsystem' type='pci'><source>"
+				      "<address bus='0x09' slot='0' function='0'/></source>"
+				      "</hostdev>";
+	struct domxml d;
+
+	snprintf(inc, sizeof(inc), "%s/hostdev.xml", tmpdir);
+	snprintf(secret, sizeof(secret), "%s/secret", tmpdir);
+	write_file(inc, hostdev, strlen(hostdev));
+	write_file(secret, "SECRET", 6);
+	snprintf(xml, sizeof(xml),
+		 "<domain xmlns:xi='http://www.w3.org/2001/XInclude'>"
+		 "<name>vm<xi:include href='%s' parse='text'/></name>"
+		 "<devices><xi:include href='%s'/></devices></domain>",
+		 secret, inc);
+	assert_int_equal(parse(xml, &d), 0);
+	assert_string_equal(d.name, "vm");
+	assert_int_equal(d.n_hostdevs, 0);
+	domxml_free(&d);
+}
+
+/* Feeds len bytes of a document padded with spaces into a pipe from a child. */
+static pid_t pipe_writer(size_t len, int *ret_fd)
+{
+	static const char head[] = "<domain><name>big</name>";
+	static const char tail[] = "</domain>";
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static char chunk[65536];
+		size_t left = len - strlen(head) - strlen(tail);
+
+		close(p[0]);
+		signal(SIGPIPE, SIG_IGN);
+		memset(chunk, ' ', sizeof(chunk));
+		if (write(p[1], head, strlen(head)) < 0)
+			_exit(1);
+		while (left) {
+			size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+			ssize_t w = write(p[1], chunk, n);
+
+			if (w <= 0)
+				_exit(0);	/* the reader stopped: expected for too much */
+			left -= (size_t)w;
+		}
+		if (write(p[1], tail, strlen(tail)) < 0)
+			_exit(0);
+		_exit(0);
+	}
+	close(p[1]);
+	*ret_fd = p[0];
+	return pid;
+}
+
+static void test_input_over_4mib_from_pipe_refused(void **state)
+{
+	struct domxml d = { .name = "untouched" };
+	int fd, status;
+	pid_t pid = pipe_writer((size_t)DOMXML_MAX_BYTES + 4096, &fd);
+
+	reason_clear();
+	assert_int_equal(domxml_parse_fd(fd, "stdin", &d), -EFBIG);
+	assert_string_equal(reason_get(), "stdin: domain XML larger than 4 MiB");
+	assert_string_equal(d.name, "untouched");
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+
+	/* One byte over is over. */
+	pid = pipe_writer((size_t)DOMXML_MAX_BYTES + 1, &fd);
+	reason_clear();
+	assert_int_equal(domxml_parse_fd(fd, "stdin", &d), -EFBIG);
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+
+	reason_clear();
+	assert_int_equal(domxml_parse_mem("<x/>", (size_t)DOMXML_MAX_BYTES + 1, "t.xml", &d),
+			 -EFBIG);
+	assert_string_equal(reason_get(), "t.xml: domain XML larger than 4 MiB");
+}
+
+static void test_input_of_exactly_4mib_from_pipe_accepted(void **state)
+{
+	struct domxml d;
+	int fd, status;
+	pid_t pid = pipe_writer(DOMXML_MAX_BYTES, &fd);
+
+	reason_clear();
+	assert_int_equal(domxml_parse_fd(fd, "stdin", &d), 0);
+	assert_string_equal(d.name, "big");
+	domxml_free(&d);
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_deep_nesting_refused(void **state)
+{
+	const int depth = 10000;
+	size_t cap = (size_t)depth * 7 + 128, len;
+	char *xml = xmalloc(cap);
+	struct domxml d;
+
+	len = (size_t)sprintf(xml, "<domain><name>deep</name>");
+	for (int i = 0; i < depth; i++, len += 3)
+		memcpy(xml + len, "<a>", 3);
+	for (int i = 0; i < depth; i++, len += 4)
+		memcpy(xml + len, "</a>", 4);
+	sprintf(xml + len, "</domain>");
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:1: not well-formed XML: Excessive depth in document: 256");
+	free(xml);
+}
+
+static void test_nul_bytes_refused(void **state)
+{
+	static const char in_text[] = "<domain><name>vm\0evil</name></domain>";
+	static const char in_attr[] = "<domain><name>vm</name><devices><hostdev type='pci'>"
+				      "<source><address bus='1\0' slot='0' function='0'/>"
+				      "</source></hostdev></devices></domain>";
+	static const char trailing[] = "<domain><name>vm</name></domain>\n\0";
+	struct domxml d;
+
+	reason_clear();
+	assert_int_equal(domxml_parse_mem(in_text, sizeof(in_text) - 1, "t.xml", &d), -EINVAL);
+	assert_reason_has("t.xml:1: not well-formed XML");
+	reason_clear();
+	assert_int_equal(domxml_parse_mem(in_attr, sizeof(in_attr) - 1, "t.xml", &d), -EINVAL);
+	assert_reason_has("t.xml:1: not well-formed XML");
+	/* libxml2 stops at a NUL as if the input ended there. */
+	reason_clear();
+	assert_int_equal(domxml_parse_mem(trailing, sizeof(trailing) - 1, "t.xml", &d), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml: not well-formed XML: data after the root "
+					  "element (at byte 33)");
+}
+
+static void test_comments_and_blanks_after_root_accepted(void **state)
+{
+	struct domxml d;
+
+	assert_int_equal(parse("<domain><name>a</name></domain>\n<!-- saved by hand -->\n"
+			       "<?tool x?>\n  \n", &d), 0);
+	assert_string_equal(d.name, "a");
+	domxml_free(&d);
+}
+
+/* Encodings other than UTF-8 are XML too; the end-of-input check must count their bytes. */
+static void test_utf16_document_accepted(void **state)
+{
+	static const char ascii[] = "<?xml version='1.0' encoding='UTF-16'?>\n"
+				    "<domain><name>u16</name><devices><hostdev type='pci'>"
+				    "<source><address bus='0x0b' slot='0' function='1'/></source>"
+				    "</hostdev></devices></domain>\n";
+	char buf[2 + 2 * sizeof(ascii)];
+	size_t n = 0;
+	struct domxml d;
+
+	buf[n++] = (char)0xff;
+	buf[n++] = (char)0xfe;
+	for (size_t i = 0; ascii[i]; i++) {
+		buf[n++] = ascii[i];
+		buf[n++] = 0;
+	}
+	reason_clear();
+	assert_int_equal(domxml_parse_mem(buf, n, "t.xml", &d), 0);
+	assert_string_equal(d.name, "u16");
+	assert_int_equal(d.n_hostdevs, 1);
+	assert_bdf(d.hostdevs[0].addr, 0, 0xb, 0, 1);
+	domxml_free(&d);
+}
+
+static void test_huge_attribute_is_cut_in_reason(void **state)
+{
+	static const char head[] = "<domain><name>vm</name><devices><hostdev type='pci'>"
+				   "<source><address bus='1' slot='";
+	static const char tail[] = "' function='0'/></source></hostdev></devices></domain>";
+	const size_t big = 1 << 20;
+	char *xml = xmalloc(sizeof(head) + big + sizeof(tail));
+	struct domxml d;
+
+	memcpy(xml, head, sizeof(head) - 1);
+	memset(xml + sizeof(head) - 1, '9', big);
+	memcpy(xml + sizeof(head) - 1 + big, tail, sizeof(tail));
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_reason_has("t.xml:1: hostdev source address slot '99999999");
+	assert_reason_has("...' out of range (0..0x1f)");
+	assert_true(strlen(reason_get()) < 200);
+	free(xml);
+}
+
+/* libxml2 must not print: in hook mode stderr is what libvirt shows the user. */
+static void test_libxml2_prints_nothing(void **state)
+{
+	char path[128], buf[256];
+	int saved, fd;
+	struct domxml d;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+
+	parse("<domain>\n<name>vm</name>\n<devices>\n</domain>\n", &d);
+	parse("<!DOCTYPE domain SYSTEM 'file:///etc/passwd'><domain/>", &d);
+	parse("<domain><name>&undefined;</name><x:y/></domain>", &d);
+
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	if (n)
+		fail_msg("stderr got \"%s\"", buf);
+}
+
+static int count_errors;
+
+#if LIBXML_VERSION >= 21200
+static void counting_handler(void *ctx, const xmlError *err)
+#else
+static void counting_handler(void *ctx, xmlErrorPtr err)
+#endif
+{
+	count_errors++;
+}
+
+static void test_caller_error_handler_is_restored(void **state)
+{
+	struct domxml d;
+
+	xmlSetStructuredErrorFunc(&count_errors, counting_handler);
+	count_errors = 0;
+	assert_int_equal(parse("<domain><name>vm</name>", &d), -EINVAL);
+	assert_int_equal(count_errors, 0);
+	assert_ptr_equal(xmlStructuredError, counting_handler);
+	assert_ptr_equal(xmlStructuredErrorContext, &count_errors);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+}
+
+static void test_parse_file_names_path(void **state)
+{
+	static const char bad[] = "<domain>\n<name>w</name><devices>\n<hostdev type='pci'>"
+				  "<source><address bus='1' slot='0x20' function='0'/></source>"
+				  "</hostdev></devices></domain>";
+	char path[128], missing[128];
+	struct domxml d;
+
+	snprintf(path, sizeof(path), "%s/win10.xml", tmpdir);
+	write_file(path, win10_xml, strlen(win10_xml));
+	reason_clear();
+	assert_int_equal(domxml_parse_file(path, &d), 0);
+	assert_string_equal(d.name, "win10");
+	assert_int_equal(d.n_hostdevs, 2);
+	domxml_free(&d);
+
+	write_file(path, bad, strlen(bad));
+	reason_clear();
+	assert_int_equal(domxml_parse_file(path, &d), -EINVAL);
+	assert_true(str_has_prefix(reason_get(), path));
+	assert_reason_has("win10.xml:3: hostdev source address slot '0x20' out of range (0..0x1f)");
+
+	snprintf(missing, sizeof(missing), "%s/absent.xml", tmpdir);
+	reason_clear();
+	assert_int_equal(domxml_parse_file(missing, &d), -ENOENT);
+	assert_reason_has("absent.xml: cannot open");
+}
+
+/* The sample domain XMLs shipped in config/ must stay what the parser accepts. */
+static void test_shipped_examples_parse(void **state)
+{
+	static const struct {
+		const char *file, *name;
+		size_t n;
+		int managed;
+		unsigned last_fn;
+	} ex[] = {
+		{ "win10-gpu-audio.xml", "win10", 2, MANAGED_YES, 1 },
+		{ "linux-4fn-unmanaged.xml", "linux-gpu", 4, MANAGED_NO, 3 },
+		{ "no-hostdev.xml", "debian12", 0, 0, 0 },
+	};
+	/* __FILE__ is tests/unit/test_domxml.c, relative to the top directory or absolute. */
+	char top[512], path[600], *p;
+	struct domxml d;
+
+	snprintf(top, sizeof(top), "%s", __FILE__);
+	p = strstr(top, "tests/unit/test_domxml.c");
+	assert_non_null(p);
+	*p = '\0';
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		snprintf(path, sizeof(path), "%sconfig/%s", top, ex[i].file);
+		if (access(path, R_OK) < 0)
+			skip();	/* not run from the source tree */
+		reason_clear();
+		if (domxml_parse_file(path, &d) < 0)
+			fail_msg("%s: %s", path, reason_get());
+		assert_string_equal(d.name, ex[i].name);
+		assert_int_equal(d.n_hostdevs, ex[i].n);
+		for (size_t j = 0; j < d.n_hostdevs; j++) {
+			assert_int_equal(d.hostdevs[j].managed, ex[i].managed);
+			assert_bdf(d.hostdevs[j].addr, 0, 1, 0, j);
+		}
+		if (ex[i].n)
+			assert_int_equal(d.hostdevs[ex[i].n - 1].addr.fn, ex[i].last_fn);
+		domxml_free(&d);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_libvirt_output_gives_name_uuid_and_hostdevs),
+		cmocka_unit_test(test_decimal_addresses_are_accepted),
+		cmocka_unit_test(test_missing_domain_attribute_means_domain_zero),
+		cmocka_unit_test(test_managed_yes_no_and_absent),
+		cmocka_unit_test(test_non_pci_hostdevs_are_ignored),
+		cmocka_unit_test(test_no_hostdev_gives_empty_list),
+		cmocka_unit_test(test_hostdevs_in_every_devices_element_count),
+		cmocka_unit_test(test_64_hostdevs_accepted_65_refused),
+		cmocka_unit_test(test_line_numbers_past_65535),
+		cmocka_unit_test(test_unclosed_tag_names_file_and_line),
+		cmocka_unit_test(test_empty_and_garbage_input_refused),
+		cmocka_unit_test(test_wrong_root_refused),
+		cmocka_unit_test(test_missing_empty_or_second_name_refused),
+		cmocka_unit_test(test_overlong_name_refused),
+		cmocka_unit_test(test_bad_uuid_refused),
+		cmocka_unit_test(test_bad_address_values_name_the_attribute),
+		cmocka_unit_test(test_bad_managed_value_names_line),
+		cmocka_unit_test(test_malformed_pci_hostdev_refused),
+		cmocka_unit_test(test_duplicate_address_refused),
+		cmocka_unit_test(test_billion_laughs_refused_at_doctype),
+		cmocka_unit_test(test_external_dtd_refused),
+		cmocka_unit_test(test_external_entity_is_never_read),
+		cmocka_unit_test(test_doctype_refused_in_utf16),
+		cmocka_unit_test_setup_teardown(test_xinclude_is_not_processed, make_tmpdir,
+						remove_tmpdir),
+		cmocka_unit_test(test_input_over_4mib_from_pipe_refused),
+		cmocka_unit_test(test_input_of_exactly_4mib_from_pipe_accepted),
+		cmocka_unit_test(test_deep_nesting_refused),
+		cmocka_unit_test(test_nul_bytes_refused),
+		cmocka_unit_test(test_comments_and_blanks_after_root_accepted),
+		cmocka_unit_test(test_utf16_document_accepted),
+		cmocka_unit_test(test_huge_attribute_is_cut_in_reason),
+		cmocka_unit_test_setup_teardown(test_libxml2_prints_nothing, make_tmpdir,
+						remove_tmpdir),
+		cmocka_unit_test(test_caller_error_handler_is_restored),
+		cmocka_unit_test_setup_teardown(test_parse_file_names_path, make_tmpdir,
+						remove_tmpdir),
+		cmocka_unit_test(test_shipped_examples_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
