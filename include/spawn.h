@@ -7,7 +7,8 @@
 
 /*
  * Finds program name under the root prefix: ROOT/usr/bin/NAME, then ROOT/bin/NAME.
- * The rooted path goes into buf. -ENOENT with a reason when neither is executable.
+ * The rooted path goes into buf. -ENOENT when neither is executable (no reason set: a
+ * caller may go on without it).
  */
 int spawn_find(const char *name, char *buf, size_t n);
 

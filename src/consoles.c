@@ -1,0 +1,236 @@
+/* The frame buffer console: found by name ("frame buffer device"), never by index, since
+ * vtcons vanish with the last framebuffer and come back renumbered; and the unbind-vtcon
+ * step, which undoes by finding the console by name again. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consoles.h"
+#include "log.h"
+#include "step.h"
+#include "sysfs.h"
+#include "util.h"
+
+#define FB_CONSOLE_NAME "frame buffer"
+
+static int vtcon_read(int index, struct vtcon *ret)
+{
+	char p[VH_PATH_MAX];
+	long bind;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->index = index;
+	r = path_join(p, sizeof(p), "/sys/class/vtconsole/vtcon%d/name", index);
+	if (r < 0)
+		return r;
+	r = attr_read(p, ret->name, sizeof(ret->name));
+	if (r < 0)
+		return r;
+	r = path_join(p, sizeof(p), "/sys/class/vtconsole/vtcon%d/bind", index);
+	if (r < 0)
+		return r;
+	r = attr_read_long(p, &bind);
+	if (r < 0)
+		return r;
+	ret->bind = bind ? 1 : 0;
+	return 0;
+}
+
+static int vtcon_cmp(const void *a, const void *b)
+{
+	const struct vtcon *x = a, *y = b;
+
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+int consoles_list(struct vtcon *ret, size_t max, size_t *ret_n)
+{
+	char p[VH_PATH_MAX];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+	int r;
+
+	r = path_join(p, sizeof(p), "/sys/class/vtconsole");
+	if (r < 0)
+		return r;
+	d = opendir(p);
+	if (!d) {
+		if (errno == ENOENT) {
+			*ret_n = 0;
+			return 0;
+		}
+		return -errno;
+	}
+	while ((e = readdir(d)) && n < max) {
+		char *end;
+		long idx;
+
+		if (!str_has_prefix(e->d_name, "vtcon"))
+			continue;
+		idx = strtol(e->d_name + 5, &end, 10);
+		if (end == e->d_name + 5 || *end || idx < 0 || idx > 63)
+			continue;
+		/* A console that vanishes while we read is not listed. */
+		if (vtcon_read((int)idx, &ret[n]) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(ret, n, sizeof(*ret), vtcon_cmp);
+	*ret_n = n;
+	return 0;
+}
+
+bool vtcon_is_fb(const struct vtcon *c)
+{
+	return strstr(c->name, FB_CONSOLE_NAME) != NULL;
+}
+
+int consoles_fb_bound(void)
+{
+	struct vtcon cons[CONSOLES_MAX];
+	size_t n;
+	int r;
+
+	r = consoles_list(cons, ARRAY_SIZE(cons), &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (vtcon_is_fb(&cons[i]) && cons[i].bind)
+			return 1;
+	return 0;
+}
+
+/*
+ * The frame buffer console a step means: vtconN of its argument when that still is a
+ * frame buffer console; else one named as recorded; else (want_bind given) any frame
+ * buffer console whose bind differs from want_bind. 0 with *ret, or -ENOENT.
+ */
+static int find_console(const struct step *s, int want_bind, struct vtcon *ret)
+{
+	struct vtcon cons[CONSOLES_MAX];
+	size_t n;
+	int idx = -1, r;
+
+	if (str_has_prefix(s->arg, "vtcon"))
+		idx = atoi(s->arg + 5);
+	r = consoles_list(cons, ARRAY_SIZE(cons), &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (cons[i].index == idx && vtcon_is_fb(&cons[i])) {
+			*ret = cons[i];
+			return 0;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (s->rec[0] && strcmp(cons[i].name, s->rec) == 0 && vtcon_is_fb(&cons[i])) {
+			*ret = cons[i];
+			return 0;
+		}
+	for (size_t i = 0; want_bind >= 0 && i < n; i++)
+		if (vtcon_is_fb(&cons[i]) && cons[i].bind != want_bind) {
+			*ret = cons[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+struct bind_wait {
+	int index;
+	int want;
+};
+
+static int bind_is(void *data)
+{
+	struct bind_wait *w = data;
+	struct vtcon c;
+	int r = vtcon_read(w->index, &c);
+
+	if (r < 0)
+		return r;
+	return c.bind == w->want;
+}
+
+static int set_bind(const struct vtcon *c, int bind, int timeout_ms)
+{
+	struct bind_wait w = {c->index, bind};
+	char p[VH_PATH_MAX];
+	int r;
+
+	r = path_join(p, sizeof(p), "/sys/class/vtconsole/vtcon%d/bind", c->index);
+	if (r < 0)
+		return r;
+	r = kernel_write(p, bind ? "1" : "0", timeout_ms);
+	if (r < 0)
+		return r;
+	return wait_until(bind_is, &w, timeout_ms);
+}
+
+/* --- unbind-vtcon vtconN NAME --- */
+
+static int unbind_vtcon_apply(const struct step *s, const struct step_env *env)
+{
+	struct vtcon c;
+	int r;
+
+	r = find_console(s, -1, &c);
+	if (r == -ENOENT) {
+		log_info("%s: no frame buffer console any more; nothing to unbind", s->arg);
+		return 0;
+	}
+	if (r < 0)
+		return reason_set(r, "cannot read the virtual consoles: %s", strerror(-r));
+	if (!c.bind)
+		return 0;
+	log_info("unbinding vtcon%d (%s)", c.index, c.name);
+	r = set_bind(&c, 0, step_timeout_ms(env));
+	/* The kernel ignores the write while a VT is in graphics mode: the console then
+	 * simply stays bound. */
+	if (r == -EBUSY || r == -ETIMEDOUT)
+		return reason_set(-EBUSY,
+				  "vtcon%d (%s) stayed bound: a console is in graphics "
+				  "mode (is a display server still running?)",
+				  c.index, c.name);
+	if (r < 0)
+		return reason_set(r, "cannot unbind vtcon%d (%s): %s", c.index, c.name,
+				  strerror(-r));
+	return 0;
+}
+
+static int unbind_vtcon_undo(const struct step *s, const struct step_env *env)
+{
+	struct vtcon c;
+	int r;
+
+	r = find_console(s, 1, &c);
+	if (r == -ENOENT) {
+		/* fbcon goes with the last framebuffer and binds by itself when the GPU
+		 * driver's framebuffer comes back; release checks that it did. */
+		log_info("%s: no frame buffer console now; it binds by itself when a "
+			 "framebuffer returns",
+			 s->arg);
+		return 0;
+	}
+	if (r < 0) {
+		log_err("cannot read the virtual consoles: %s", strerror(-r));
+		return r;
+	}
+	if (c.bind)
+		return 0;
+	log_info("binding vtcon%d (%s)", c.index, c.name);
+	r = set_bind(&c, 1, step_timeout_ms(env));
+	if (r < 0)
+		log_err("cannot bind vtcon%d (%s) again: %s; try 'echo 1 > "
+			"/sys/class/vtconsole/vtcon%d/bind'",
+			c.index, c.name, strerror(-r), c.index);
+	return r;
+}
+
+const struct step_ops step_ops_unbind_vtcon = {
+    .name = "unbind-vtcon",
+    .apply = unbind_vtcon_apply,
+    .undo = unbind_vtcon_undo,
+};
