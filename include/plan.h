@@ -22,7 +22,7 @@ struct plan {
 	int groups[PLAN_MAX_GROUPS];
 	size_t n_groups;
 	bool host_display;			/* host-display mode applies */
-	char notes[8][256];			/* evidence and decisions, printed by plan */
+	char notes[16][256];			/* evidence and decisions, printed by plan */
 	size_t n_notes;
 	struct step *steps;			/* malloc'ed */
 	size_t n_steps, cap_steps;
