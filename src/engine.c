@@ -119,14 +119,15 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 		goto out;
 	if (plan_out)
 		plan_print(p, plan_out);
+	/* Even with nothing to do: a device already on vfio-pci may be another VM's. */
+	r = check_owners(p);
+	if (r < 0)
+		goto out;
 	if (dry_run || p->n_steps == 0) {
 		if (!dry_run)
 			log_info("VM '%s': nothing to hand over", vm);
 		goto out;
 	}
-	r = check_owners(p);
-	if (r < 0)
-		goto out;
 	for (size_t i = 0; i < p->n_devs; i++)
 		devs[i] = p->devs[i].addr;
 	r = journal_create(vm, devs, p->n_devs, &j);

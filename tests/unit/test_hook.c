@@ -1,0 +1,277 @@
+/* The hook program as libvirt runs it, exec'd against fixture trees: which calls it acts
+ * on, stdout always empty, one stderr line on a failed prepare, release always 0. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "topologies.h"
+
+#define HOOK "build/vfio-handoff-hook"
+
+struct run {
+	int status;
+	char out[8192];
+	char err[8192];
+};
+
+static void slurp(int fd, char *buf, size_t n)
+{
+	size_t len = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf + len, n - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+}
+
+/* Runs the hook with args, stdin from the string, and a clean environment like libvirt's
+ * (plus env_extra when not NULL). */
+static void hook(struct run *res, const char *in, const char *env_extra, const char *const args[])
+{
+	int pin[2], pout[2], perr[2];
+	const char *argv[16] = { HOOK, "--root", fx_root() };
+	size_t n = 3;
+	pid_t pid;
+
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	assert_int_equal(pipe(pin), 0);
+	assert_int_equal(pipe(pout), 0);
+	assert_int_equal(pipe(perr), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *envp[] = { "LC_ALL=C", "PATH=/usr/bin:/bin", "ASAN_OPTIONS=detect_leaks=0",
+				 (char *)env_extra, NULL };
+
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		dup2(perr[1], 2);
+		close(pin[1]);
+		close(pout[0]);
+		close(perr[0]);
+		execve(HOOK, (char **)argv, envp);
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	if (in && write(pin[1], in, strlen(in)) < 0)
+		fail_msg("write to hook: %s", strerror(errno));
+	close(pin[1]);
+	slurp(pout[0], res->out, sizeof(res->out));
+	slurp(perr[0], res->err, sizeof(res->err));
+	close(pout[0]);
+	close(perr[0]);
+	assert_int_equal(waitpid(pid, &res->status, 0), pid);
+	assert_true(WIFEXITED(res->status));
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static const char *xml_gpu =
+	"<domain type='kvm'><name>win10</name><devices>"
+	"<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+	"<address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
+	"</devices></domain>\n";
+
+static void opt_in(const char *vm, const char *text)
+{
+	const char *rel = fx_fmt("etc/vfio-handoff/vm.d/%s.conf", vm);
+
+	fx_write(rel, text);
+	assert_int_equal(chmod(fx_path(rel), 0644), 0);
+}
+
+static void test_vm_without_opt_in_is_left_alone_silently(void **state)
+{
+	struct run r;
+	fx_topology1();
+	char *before = fx_snapshot();
+
+	hook(&r, xml_gpu, NULL, (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "");
+	char *after = fx_snapshot();
+	assert_string_equal(before, after);
+	assert_false(fx_exists("run/vfio-handoff"));
+	free(before);
+	free(after);
+}
+
+static void test_other_operations_exit_zero_and_touch_nothing(void **state)
+{
+	static const char *const ops[][2] = { { "start", "begin" }, { "started", "begin" },
+					      { "stopped", "end" }, { "reconnect", "begin" },
+					      { "migrate", "begin" }, { "restore", "begin" },
+					      { "attach", "begin" }, { "release", "begin" } };
+	struct run r;
+
+	fx_topology1();
+	opt_in("win10", "");
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		hook(&r, xml_gpu, NULL, (const char *const[]){ "win10", ops[i][0], ops[i][1], "-",
+							       NULL });
+		assert_int_equal(WEXITSTATUS(r.status), 0);
+		assert_string_equal(r.out, "");
+		assert_string_equal(r.err, "");
+	}
+	assert_string_equal(fx_driver_of(T1_GPU), "nvidia");
+	assert_false(fx_exists("run/vfio-handoff"));
+}
+
+static void test_failed_prepare_prints_one_line_naming_the_device(void **state)
+{
+	struct run r;
+	const char *xml = "<domain><name>win10</name><devices>"
+			  "<hostdev mode='subsystem' type='pci'><source>"
+			  "<address bus='0x0b' slot='0' function='0'/></source></hostdev>"
+			  "</devices></domain>";
+
+	fx_topology1();
+	opt_in("win10", "");
+	hook(&r, xml, NULL, (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_string_equal(r.out, "");
+	assert_int_equal(lines(r.err), 1);
+	assert_string_equal(r.err, "vfio-handoff: VM 'win10': hostdev 0000:0b:00.0 does not "
+				   "exist on this host\n");
+}
+
+static void test_bad_config_names_file_and_line(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	opt_in("win10", "# gpu\ngroup = whole\ntimeout = soon\n");
+	hook(&r, xml_gpu, NULL, (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "vm.d/win10.conf:3:"));
+	assert_non_null(strstr(r.err, "timeout"));
+	assert_string_equal(fx_driver_of(T1_GPU), "nvidia");
+}
+
+static void test_hostile_xml_is_refused_in_one_line(void **state)
+{
+	struct run r;
+	const char *xml = "<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaaaaaa'>"
+			  "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]><domain><name>&b;</name></domain>";
+
+	fx_topology1();
+	opt_in("win10", "");
+	hook(&r, xml, NULL, (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "stdin"));
+	assert_string_equal(r.out, "");
+}
+
+static void test_dry_run_prints_the_plan_on_stderr_and_changes_nothing(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	opt_in("win10", "");
+	char *before = fx_snapshot();
+	hook(&r, xml_gpu, NULL,
+	     (const char *const[]){ "--dry-run", "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "bind-vfio 0000:01:00.1"));
+	assert_non_null(strstr(r.err, "unbind 0000:01:00.0 (nvidia)"));
+	char *after = fx_snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	hook(&r, xml_gpu, "VFIO_HANDOFF_DRY_RUN=1",
+	     (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_non_null(strstr(r.err, "steps:"));
+	assert_false(fx_exists("run/vfio-handoff/win10.journal"));
+}
+
+static void test_release_always_exits_zero(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	opt_in("win10", "");
+	/* Nothing to release. */
+	hook(&r, xml_gpu, NULL, (const char *const[]){ "win10", "release", "end", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	/* A journal it cannot read: still 0, and the journal is kept for a person. */
+	fx_write("run/vfio-handoff/win10.journal", "garbage\n");
+	hook(&r, xml_gpu, NULL, (const char *const[]){ "win10", "release", "end", "failed", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.out, "");
+	assert_true(fx_exists("run/vfio-handoff/win10.journal"));
+}
+
+static void test_bad_vm_name_is_never_used_in_a_path(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	fx_write("etc/vfio-handoff/evil.conf", "");
+	hook(&r, xml_gpu, NULL, (const char *const[]){ "../evil", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	assert_false(fx_exists("run/vfio-handoff"));
+}
+
+static void test_usage_errors_exit_two(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	hook(&r, "", NULL, (const char *const[]){ "win10", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 2);
+	assert_string_equal(r.out, "");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cmocka_setup, fx_cmocka_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_vm_without_opt_in_is_left_alone_silently),
+		T(test_other_operations_exit_zero_and_touch_nothing),
+		T(test_failed_prepare_prints_one_line_naming_the_device),
+		T(test_bad_config_names_file_and_line),
+		T(test_hostile_xml_is_refused_in_one_line),
+		T(test_dry_run_prints_the_plan_on_stderr_and_changes_nothing),
+		T(test_release_always_exits_zero),
+		T(test_bad_vm_name_is_never_used_in_a_path),
+		T(test_usage_errors_exit_two),
+	};
+
+	if (access(HOOK, X_OK) != 0) {
+		fprintf(stderr, "%s is not built (run make first)\n", HOOK);
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
