@@ -105,8 +105,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	by_hand = isatty(STDERR_FILENO) ||
-		  (getenv("VFIO_HANDOFF_VERBOSE") && strcmp(getenv("VFIO_HANDOFF_VERBOSE"), "1") == 0);
+	by_hand = isatty(STDERR_FILENO) || (getenv("VFIO_HANDOFF_VERBOSE") &&
+					    strcmp(getenv("VFIO_HANDOFF_VERBOSE"), "1") == 0);
 	log_setup(LOG_TO_SYSLOG | (by_hand ? LOG_TO_STDERR : 0), LOG_INFO);
 
 	if (release) {
@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 		return fail(vm);
 	}
 	if (strcmp(dom.name, vm) != 0)
-		log_warn("domain XML names VM '%s', libvirt called the hook for '%s'", dom.name, vm);
+		log_warn("domain XML names VM '%s', libvirt called the hook for '%s'", dom.name,
+			 vm);
 	r = engine_prepare(vm, &cfg, &dom, dry_run, dry_run ? stderr : NULL);
 	domxml_free(&dom);
 	if (r < 0)

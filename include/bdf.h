@@ -9,8 +9,8 @@
 struct bdf {
 	uint16_t domain;
 	uint8_t bus;
-	uint8_t dev;	/* 0..31 */
-	uint8_t fn;	/* 0..7 */
+	uint8_t dev; /* 0..31 */
+	uint8_t fn;  /* 0..7 */
 };
 
 /* "0000:01:00.0" plus NUL */

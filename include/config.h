@@ -25,21 +25,21 @@ enum cfg_unload { CFG_UNLOAD_AUTO, CFG_UNLOAD_NONE, CFG_UNLOAD_LIST };
 enum cfg_holders { CFG_HOLDERS_WAIT, CFG_HOLDERS_KILL };
 
 struct vm_config {
-	enum cfg_devices devices;		/* devices = hostdevs | <bdf list> */
+	enum cfg_devices devices; /* devices = hostdevs | <bdf list> */
 	struct bdf device_list[CONFIG_MAX_DEVICES];
 	size_t n_devices;
-	enum cfg_group group;			/* group = whole | strict */
-	enum cfg_tristate host_display;		/* host-display = auto | yes | no */
-	char display_manager[128];		/* display-manager = <unit> | none ("" = none) */
-	enum cfg_unload unload;			/* unload-modules = auto | none | <list> */
+	enum cfg_group group;		/* group = whole | strict */
+	enum cfg_tristate host_display; /* host-display = auto | yes | no */
+	char display_manager[128];	/* display-manager = <unit> | none ("" = none) */
+	enum cfg_unload unload;		/* unload-modules = auto | none | <list> */
 	char unload_list[CONFIG_MAX_MODULES][64];
 	size_t n_unload;
-	enum cfg_holders holders;		/* holders = wait | kill */
-	int timeout_ms;				/* timeout = <seconds> (decimal allowed: 2.5) */
-	int kill_grace_ms;			/* kill-grace = <seconds> */
-	char vfio_options[256];			/* vfio-pci-options = disable_vga=1 ... */
-	bool vfio_options_set;			/* given explicitly (else host-display default) */
-	char helper_units[CONFIG_MAX_UNITS][128];	/* stop-units = nvidia-persistenced.service ... */
+	enum cfg_holders holders;		  /* holders = wait | kill */
+	int timeout_ms;				  /* timeout = <seconds> (decimal allowed: 2.5) */
+	int kill_grace_ms;			  /* kill-grace = <seconds> */
+	char vfio_options[256];			  /* vfio-pci-options = disable_vga=1 ... */
+	bool vfio_options_set;			  /* given explicitly (else host-display default) */
+	char helper_units[CONFIG_MAX_UNITS][128]; /* stop-units = nvidia-persistenced.service ... */
 	size_t n_helper_units;
 };
 

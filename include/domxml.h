@@ -15,13 +15,13 @@ enum managed { MANAGED_ABSENT = -1, MANAGED_NO = 0, MANAGED_YES = 1 };
 struct hostdev {
 	struct bdf addr;
 	enum managed managed;
-	int line;		/* line of <hostdev> in the input */
+	int line; /* line of <hostdev> in the input */
 };
 
 struct domxml {
 	char name[256];
-	char uuid[40];		/* "" when absent */
-	struct hostdev *hostdevs;	/* malloc'ed */
+	char uuid[40];		  /* "" when absent */
+	struct hostdev *hostdevs; /* malloc'ed */
 	size_t n_hostdevs;
 };
 

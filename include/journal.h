@@ -18,9 +18,9 @@ struct journal {
 
 struct journal_data {
 	char vm[256];
-	struct bdf *devs;		/* devices claimed */
+	struct bdf *devs; /* devices claimed */
 	size_t n_devs;
-	struct step *steps;		/* steps journaled, in order */
+	struct step *steps; /* steps journaled, in order */
 	size_t n_steps;
 };
 

@@ -29,7 +29,7 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * r must be negative. The caller at the top reports it (once) and logs it.
  */
 int reason_set(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *reason_get(void);	/* "" when none */
+const char *reason_get(void); /* "" when none */
 void reason_clear(void);
 
 #endif

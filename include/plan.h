@@ -15,16 +15,16 @@
 
 struct plan {
 	char vm[VM_NAME_MAX + 1];
-	struct pcidev devs[PLAN_MAX_DEVS];	/* endpoints handed over, sorted */
+	struct pcidev devs[PLAN_MAX_DEVS]; /* endpoints handed over, sorted */
 	size_t n_devs;
-	struct pcidev bridges[PLAN_MAX_DEVS];	/* bridges in those groups (left alone) */
+	struct pcidev bridges[PLAN_MAX_DEVS]; /* bridges in those groups (left alone) */
 	size_t n_bridges;
 	int groups[PLAN_MAX_GROUPS];
 	size_t n_groups;
-	bool host_display;			/* host-display mode applies */
-	char notes[16][256];			/* evidence and decisions, printed by plan */
+	bool host_display;   /* host-display mode applies */
+	char notes[16][256]; /* evidence and decisions, printed by plan */
 	size_t n_notes;
-	struct step *steps;			/* malloc'ed */
+	struct step *steps; /* malloc'ed */
 	size_t n_steps, cap_steps;
 };
 

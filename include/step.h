@@ -8,15 +8,15 @@
 #include "config.h"
 
 enum step_kind {
-	STEP_STOP_UNIT,		/* stop-unit U: stop a systemd unit, wait until inactive */
-	STEP_END_HOLDERS,	/* end-holders B: processes holding B's device nodes */
-	STEP_UNBIND_VTCON,	/* unbind-vtcon vtconN: frame buffer console off */
-	STEP_UNBIND_FB,		/* unbind-fb P DRIVER: boot framebuffer platform device */
-	STEP_UNLOAD_MODULE,	/* unload-module M RECORD: remove a module */
-	STEP_LOAD_MODULE,	/* load-module M OPTIONS: load if absent (vfio-pci) */
-	STEP_OVERRIDE,		/* override B PREVIOUS: driver_override = vfio-pci */
-	STEP_UNBIND,		/* unbind B DRIVER: unbind from its driver */
-	STEP_BIND_VFIO,		/* bind-vfio B: drivers_probe, verify the driver link */
+	STEP_STOP_UNIT,	    /* stop-unit U: stop a systemd unit, wait until inactive */
+	STEP_END_HOLDERS,   /* end-holders B: processes holding B's device nodes */
+	STEP_UNBIND_VTCON,  /* unbind-vtcon vtconN: frame buffer console off */
+	STEP_UNBIND_FB,	    /* unbind-fb P DRIVER: boot framebuffer platform device */
+	STEP_UNLOAD_MODULE, /* unload-module M RECORD: remove a module */
+	STEP_LOAD_MODULE,   /* load-module M OPTIONS: load if absent (vfio-pci) */
+	STEP_OVERRIDE,	    /* override B PREVIOUS: driver_override = vfio-pci */
+	STEP_UNBIND,	    /* unbind B DRIVER: unbind from its driver */
+	STEP_BIND_VFIO,	    /* bind-vfio B: drivers_probe, verify the driver link */
 	STEP__MAX,
 };
 
@@ -25,8 +25,8 @@ enum step_kind {
 
 struct step {
 	enum step_kind kind;
-	char arg[STEP_ARG_MAX];	/* the object: BDF, unit, module, vtcon, platform device */
-	char rec[STEP_REC_MAX];	/* what undo needs (driver, previous override, options);
+	char arg[STEP_ARG_MAX]; /* the object: BDF, unit, module, vtcon, platform device */
+	char rec[STEP_REC_MAX]; /* what undo needs (driver, previous override, options);
 				 * no tab or newline; "-" when empty in text form */
 };
 
@@ -37,7 +37,7 @@ struct step_env {
 };
 
 struct step_ops {
-	const char *name;	/* text form keyword: "unbind" */
+	const char *name; /* text form keyword: "unbind" */
 	/* Applies the step and verifies it took effect. 0 or -errno with reason_set(). */
 	int (*apply)(const struct step *s, const struct step_env *env);
 	/* Undoes it; idempotent: checks the present state first (the change may never have
@@ -46,15 +46,15 @@ struct step_ops {
 };
 
 /* One per kind, defined in the module that owns the kind. */
-extern const struct step_ops step_ops_stop_unit;	/* units.c */
-extern const struct step_ops step_ops_end_holders;	/* holders.c */
-extern const struct step_ops step_ops_unbind_vtcon;	/* consoles.c */
-extern const struct step_ops step_ops_unbind_fb;	/* framebuffers.c */
-extern const struct step_ops step_ops_unload_module;	/* unload.c */
-extern const struct step_ops step_ops_load_module;	/* bind.c */
-extern const struct step_ops step_ops_override;		/* bind.c */
-extern const struct step_ops step_ops_unbind;		/* bind.c */
-extern const struct step_ops step_ops_bind_vfio;	/* bind.c */
+extern const struct step_ops step_ops_stop_unit;     /* units.c */
+extern const struct step_ops step_ops_end_holders;   /* holders.c */
+extern const struct step_ops step_ops_unbind_vtcon;  /* consoles.c */
+extern const struct step_ops step_ops_unbind_fb;     /* framebuffers.c */
+extern const struct step_ops step_ops_unload_module; /* unload.c */
+extern const struct step_ops step_ops_load_module;   /* bind.c */
+extern const struct step_ops step_ops_override;	     /* bind.c */
+extern const struct step_ops step_ops_unbind;	     /* bind.c */
+extern const struct step_ops step_ops_bind_vfio;     /* bind.c */
 
 const struct step_ops *step_ops_of(enum step_kind kind);
 

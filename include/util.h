@@ -11,9 +11,20 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void freep(void *p) { free(*(void **)p); }
-static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
-static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
 #define _cleanup_free_ __attribute__((cleanup(freep)))
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
@@ -26,7 +37,7 @@ int snprintf_chk(char *dst, size_t n, const char *fmt, ...) __attribute__((forma
 char *strip_trailing(char *s);
 bool str_has_prefix(const char *s, const char *prefix);
 
-int64_t now_ms(void);	/* CLOCK_MONOTONIC */
+int64_t now_ms(void); /* CLOCK_MONOTONIC */
 
 /*
  * Polls cond(data) until it returns non-zero or deadline (timeout_ms from now) passes.

@@ -65,8 +65,8 @@ int bdf_parse(const char *s, struct bdf *ret)
 char *bdf_fmt(const struct bdf *b, char buf[static BDF_STRLEN])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned v[] = { b->domain >> 12, b->domain >> 8, b->domain >> 4, b->domain,
-			 b->bus >> 4, b->bus, b->dev >> 4, b->dev, b->fn };
+	unsigned v[] = {b->domain >> 12, b->domain >> 8, b->domain >> 4, b->domain, b->bus >> 4,
+			b->bus,		 b->dev >> 4,	 b->dev,	 b->fn};
 	char *o = buf;
 
 	/* By hand: the fields are bounded, and this needs no truncation checks. */

@@ -69,7 +69,7 @@ static int write_override(const char *bdf, const char *val)
 
 struct driver_wait {
 	const char *bdf;
-	const char *want;	/* "" for unbound */
+	const char *want; /* "" for unbound */
 };
 
 static int driver_is(void *data)
@@ -86,7 +86,7 @@ static int driver_is(void *data)
 
 static int wait_driver(const char *bdf, const char *want, int timeout_ms)
 {
-	struct driver_wait w = { bdf, want };
+	struct driver_wait w = {bdf, want};
 
 	return wait_until(driver_is, &w, timeout_ms);
 }
@@ -148,7 +148,8 @@ static int load_module_apply(const struct step *s, const struct step_env *env)
 	if (strcmp(s->arg, VFIO_DRIVER) == 0) {
 		r = wait_until(vfio_driver_present, (void *)VFIO_DRIVER, step_timeout_ms(env));
 		if (r < 0)
-			return reason_set(r, "module vfio-pci loaded but its driver did not appear in "
+			return reason_set(r,
+					  "module vfio-pci loaded but its driver did not appear in "
 					  "/sys/bus/pci/drivers");
 	}
 	return 0;
@@ -161,9 +162,9 @@ static int load_module_undo(const struct step *s, const struct step_env *env)
 }
 
 const struct step_ops step_ops_load_module = {
-	.name = "load-module",
-	.apply = load_module_apply,
-	.undo = load_module_undo,
+    .name = "load-module",
+    .apply = load_module_apply,
+    .undo = load_module_undo,
 };
 
 /* --- override B PREVIOUS --- */
@@ -205,9 +206,9 @@ static int override_undo(const struct step *s, const struct step_env *env)
 }
 
 const struct step_ops step_ops_override = {
-	.name = "override",
-	.apply = override_apply,
-	.undo = override_undo,
+    .name = "override",
+    .apply = override_apply,
+    .undo = override_undo,
 };
 
 /* --- unbind B DRIVER --- */
@@ -228,8 +229,10 @@ static int unbind_apply(const struct step *s, const struct step_env *env)
 				  drv, s->rec);
 	r = driver_unbind(s->arg, drv, step_timeout_ms(env));
 	if (r == -ETIMEDOUT)
-		return reason_set(r, "device %s: unbind from %s did not finish within %d ms "
-				  "(is the device still in use?)", s->arg, drv, step_timeout_ms(env));
+		return reason_set(r,
+				  "device %s: unbind from %s did not finish within %d ms "
+				  "(is the device still in use?)",
+				  s->arg, drv, step_timeout_ms(env));
 	if (r < 0)
 		return reason_set(r, "device %s: unbind from %s failed: %s", s->arg, drv,
 				  strerror(-r));
@@ -279,7 +282,8 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 	if (current_override(s->arg, ov, sizeof(ov)) == 0 && strcmp(ov, VFIO_DRIVER) == 0) {
 		r = write_override(s->arg, "");
 		if (r < 0) {
-			log_err("device %s: cannot clear driver_override: %s", s->arg, strerror(-r));
+			log_err("device %s: cannot clear driver_override: %s", s->arg,
+				strerror(-r));
 			return r;
 		}
 	}
@@ -299,9 +303,9 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 }
 
 const struct step_ops step_ops_unbind = {
-	.name = "unbind",
-	.apply = unbind_apply,
-	.undo = unbind_undo,
+    .name = "unbind",
+    .apply = unbind_apply,
+    .undo = unbind_undo,
 };
 
 /* --- bind-vfio B --- */
@@ -317,8 +321,10 @@ static int bind_vfio_apply(const struct step *s, const struct step_env *env)
 	if (strcmp(drv, VFIO_DRIVER) == 0)
 		return 0;
 	if (drv[0])
-		return reason_set(-EBUSY, "device %s was taken by driver %s before vfio-pci could "
-				  "bind it", s->arg, drv);
+		return reason_set(-EBUSY,
+				  "device %s was taken by driver %s before vfio-pci could "
+				  "bind it",
+				  s->arg, drv);
 	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers_probe");
 	if (r < 0)
 		return r;
@@ -356,7 +362,7 @@ static int bind_vfio_undo(const struct step *s, const struct step_env *env)
 }
 
 const struct step_ops step_ops_bind_vfio = {
-	.name = "bind-vfio",
-	.apply = bind_vfio_apply,
-	.undo = bind_vfio_undo,
+    .name = "bind-vfio",
+    .apply = bind_vfio_apply,
+    .undo = bind_vfio_undo,
 };

@@ -90,8 +90,10 @@ static int check_storage(const struct pcidev *d, const char *devpath)
 			continue;
 		block_name(src, name, sizeof(name));
 		if (block_on(name, devpath, 0))
-			return reason_set(-EPERM, "refusing to hand over %s (%s): it holds %s, "
-					  "mounted on %s", d->name, d->class_desc, src, mnt);
+			return reason_set(-EPERM,
+					  "refusing to hand over %s (%s): it holds %s, "
+					  "mounted on %s",
+					  d->name, d->class_desc, src, mnt);
 	}
 	if (f)
 		fclose(f);
@@ -106,8 +108,10 @@ static int check_storage(const struct pcidev *d, const char *devpath)
 			continue;
 		block_name(src, name, sizeof(name));
 		if (block_on(name, devpath, 0))
-			return reason_set(-EPERM, "refusing to hand over %s (%s): it holds swap "
-					  "device %s", d->name, d->class_desc, src);
+			return reason_set(-EPERM,
+					  "refusing to hand over %s (%s): it holds swap "
+					  "device %s",
+					  d->name, d->class_desc, src);
 	}
 	return 0;
 }
@@ -140,9 +144,10 @@ static int check_route(const struct pcidev *d, const char *devpath)
 			continue;
 		if (strcmp(dst, "00000000") == 0 && strcmp(mask, "00000000") == 0 &&
 		    iface_on(iface, devpath))
-			return reason_set(-EPERM, "refusing to hand over %s (%s): it is %s, the "
-					  "interface of the default route", d->name, d->class_desc,
-					  iface);
+			return reason_set(-EPERM,
+					  "refusing to hand over %s (%s): it is %s, the "
+					  "interface of the default route",
+					  d->name, d->class_desc, iface);
 	}
 	if (f)
 		fclose(f);
@@ -153,13 +158,15 @@ static int check_route(const struct pcidev *d, const char *devpath)
 	while (f && fgets(line, sizeof(line), f)) {
 		char dst[40], plen[4], iface[64];
 
-		if (sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dst, plen, iface) != 3)
+		if (sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dst, plen, iface) !=
+		    3)
 			continue;
 		if (strcmp(plen, "00") == 0 && strspn(dst, "0") == 32 && strcmp(iface, "lo") != 0 &&
 		    iface_on(iface, devpath))
-			return reason_set(-EPERM, "refusing to hand over %s (%s): it is %s, the "
-					  "interface of the IPv6 default route", d->name,
-					  d->class_desc, iface);
+			return reason_set(-EPERM,
+					  "refusing to hand over %s (%s): it is %s, the "
+					  "interface of the IPv6 default route",
+					  d->name, d->class_desc, iface);
 	}
 	return 0;
 }

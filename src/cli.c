@@ -26,22 +26,23 @@ static const char *opt_connect = "qemu:///system";
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vfio-handoff [--root DIR] [-v] COMMAND [ARGS]\n"
-		"\n"
-		"  plan VM [--xml FILE]      print what prepare would do; change nothing\n"
-		"  prepare VM --xml FILE     hand the VM's devices to vfio-pci now\n"
-		"  release VM                give them back (undo the VM's journal)\n"
-		"  status                    which VM holds which devices\n"
-		"  recover [VM]              undo a journal left by a crash (all VMs if none given)\n"
-		"  groups                    list IOMMU groups with devices, ids and drivers\n"
-		"  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups\n"
-		"\n"
-		"  --root DIR       act on the tree under DIR instead of / (fixtures, tests)\n"
-		"  --xml FILE       domain XML (default: the defined domain, from libvirt)\n"
-		"  --connect URI    libvirt URI for fetching XML (default qemu:///system)\n"
-		"  --dry-run        with prepare: plan only\n"
-		"  -v, --verbose    debug output\n");
+	fprintf(
+	    f,
+	    "usage: vfio-handoff [--root DIR] [-v] COMMAND [ARGS]\n"
+	    "\n"
+	    "  plan VM [--xml FILE]      print what prepare would do; change nothing\n"
+	    "  prepare VM --xml FILE     hand the VM's devices to vfio-pci now\n"
+	    "  release VM                give them back (undo the VM's journal)\n"
+	    "  status                    which VM holds which devices\n"
+	    "  recover [VM]              undo a journal left by a crash (all VMs if none given)\n"
+	    "  groups                    list IOMMU groups with devices, ids and drivers\n"
+	    "  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups\n"
+	    "\n"
+	    "  --root DIR       act on the tree under DIR instead of / (fixtures, tests)\n"
+	    "  --xml FILE       domain XML (default: the defined domain, from libvirt)\n"
+	    "  --connect URI    libvirt URI for fetching XML (default qemu:///system)\n"
+	    "  --dry-run        with prepare: plan only\n"
+	    "  -v, --verbose    debug output\n");
 }
 
 static int err(const char *what)
@@ -71,8 +72,10 @@ static int fetch_xml(const char *vm, struct domxml *ret)
 	conn = virConnectOpenReadOnly(opt_connect);
 	if (!conn) {
 		virErrorPtr e = virGetLastError();
-		return reason_set(-ECONNREFUSED, "cannot connect to %s (%s); give the domain XML "
-				  "with --xml FILE", opt_connect, e && e->message ? e->message : "?");
+		return reason_set(-ECONNREFUSED,
+				  "cannot connect to %s (%s); give the domain XML "
+				  "with --xml FILE",
+				  opt_connect, e && e->message ? e->message : "?");
 	}
 	dom = virDomainLookupByName(conn, vm);
 	if (!dom) {
@@ -162,7 +165,8 @@ static int cmd_groups(void)
 	r = pcidev_list_groups(&groups, &n);
 	if (r < 0 || n == 0) {
 		free(groups);
-		reason_set(-ENODEV, "no IOMMU groups under %s/sys/kernel/iommu_groups: the IOMMU is "
+		reason_set(-ENODEV,
+			   "no IOMMU groups under %s/sys/kernel/iommu_groups: the IOMMU is "
 			   "off (enable VT-d/AMD-Vi in the firmware; intel_iommu=on on Intel)",
 			   root_is_real() ? "" : root_get());
 		return err(NULL);
@@ -271,8 +275,11 @@ static int cmd_check(const char *vm)
 	ok = cpu_virt(detail, sizeof(detail));
 	check_line(ok, "CPU virtualization", detail, &failed);
 	ok = pcidev_list_groups(&groups, &ng) == 0 && ng > 0;
-	snprintf(detail, sizeof(detail), ok ? "%zu IOMMU groups" : "no IOMMU groups: enable "
-		 "VT-d/AMD-Vi in the firmware (and intel_iommu=on on Intel)", ng);
+	snprintf(detail, sizeof(detail),
+		 ok ? "%zu IOMMU groups"
+		    : "no IOMMU groups: enable "
+		      "VT-d/AMD-Vi in the firmware (and intel_iommu=on on Intel)",
+		 ng);
 	free(groups);
 	check_line(ok, "IOMMU", detail, &failed);
 	ok = vfio_available(detail, sizeof(detail));
@@ -285,8 +292,10 @@ static int cmd_check(const char *vm)
 		int r;
 
 		r = config_load(vm, &cfg);
-		snprintf(detail, sizeof(detail), "%s", r < 0 ? reason_get() : r == 0 ?
-			 "no opt-in file: the hook ignores this VM" : "valid");
+		snprintf(detail, sizeof(detail), "%s",
+			 r < 0	  ? reason_get()
+			 : r == 0 ? "no opt-in file: the hook ignores this VM"
+				  : "valid");
 		check_line(r > 0, "configuration", detail, &failed);
 		reason_clear();
 		if (r < 0)
@@ -300,8 +309,10 @@ static int cmd_check(const char *vm)
 			check_line(true, "domain XML", detail, &failed);
 			p = calloc(1, sizeof(*p));
 			if (p && plan_build(vm, &cfg, &dom, p) == 0) {
-				snprintf(detail, sizeof(detail), "%zu device(s) in %zu group(s), %zu "
-					 "step(s)", p->n_devs, p->n_groups, p->n_steps);
+				snprintf(detail, sizeof(detail),
+					 "%zu device(s) in %zu group(s), %zu "
+					 "step(s)",
+					 p->n_devs, p->n_groups, p->n_steps);
 				check_line(true, "groups viable", detail, &failed);
 			} else {
 				check_line(false, "groups viable", reason_get(), &failed);
@@ -319,13 +330,13 @@ static int cmd_check(const char *vm)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "xml", required_argument, NULL, 'x' },
-		{ "connect", required_argument, NULL, 'c' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"root", required_argument, NULL, 'r'},
+	    {"xml", required_argument, NULL, 'x'},
+	    {"connect", required_argument, NULL, 'c'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c, prio = LOG_INFO;
 	const char *cmd, *vm;
@@ -371,7 +382,8 @@ int main(int argc, char **argv)
 			if (!vm)
 				vm = argv[optind];
 			else {
-				fprintf(stderr, "vfio-handoff: unexpected argument '%s'\n", argv[optind]);
+				fprintf(stderr, "vfio-handoff: unexpected argument '%s'\n",
+					argv[optind]);
 				return 2;
 			}
 			optind++;

@@ -38,10 +38,10 @@ static void describe(const struct step *s, char *buf, size_t n)
 
 /* Undoes steps[n-1..0]. What fails stays in the journal (in journal order) for recover;
  * the journal is removed when everything was undone. */
-static int undo_and_keep(const char *vm, const struct step *steps, size_t n,
-			 const struct bdf *devs, size_t n_devs, const struct step_env *env)
+static int undo_and_keep(const char *vm, const struct step *steps, size_t n, const struct bdf *devs,
+			 size_t n_devs, const struct step_env *env)
 {
-	struct journal_data left = { 0 };
+	struct journal_data left = {0};
 	int r, failed = 0;
 
 	left.steps = n ? calloc(n, sizeof(*left.steps)) : NULL;
@@ -74,7 +74,8 @@ static int undo_and_keep(const char *vm, const struct step *steps, size_t n,
 	free(left.steps);
 	if (failed) {
 		log_err("VM '%s': %d step(s) could not be undone; they stay in the journal for "
-			"'vfio-handoff recover %s'", vm, failed, vm);
+			"'vfio-handoff recover %s'",
+			vm, failed, vm);
 		return -EIO;
 	}
 	return r;
@@ -98,9 +99,9 @@ static int check_owners(const struct plan *p)
 int engine_prepare(const char *vm, const struct vm_config *cfg, const struct domxml *dom,
 		   bool dry_run, FILE *plan_out)
 {
-	struct step_env env = { .vm = vm, .cfg = cfg };
+	struct step_env env = {.vm = vm, .cfg = cfg};
 	struct bdf devs[PLAN_MAX_DEVS];
-	struct journal j = { .fd = -1 };
+	struct journal j = {.fd = -1};
 	struct plan *p;
 	int lock_fd = -1, r;
 	int64_t t0 = now_ms();
@@ -177,7 +178,7 @@ out:
 
 static int release_locked(const char *vm, const struct vm_config *cfg)
 {
-	struct step_env env = { .vm = vm, .cfg = cfg };
+	struct step_env env = {.vm = vm, .cfg = cfg};
 	struct journal_data d;
 	int64_t t0 = now_ms();
 	int r;

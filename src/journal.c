@@ -113,9 +113,11 @@ int journal_create(const char *vm, const struct bdf *devs, size_t n, struct jour
 	if (ret->fd < 0) {
 		r = -errno;
 		if (r == -EEXIST)
-			return reason_set(r, "VM '%s' already holds its devices (journal %s exists; "
-					  "run 'vfio-handoff release %s' or 'vfio-handoff recover %s')",
-					  vm, ret->path, vm, vm);
+			return reason_set(
+			    r,
+			    "VM '%s' already holds its devices (journal %s exists; "
+			    "run 'vfio-handoff release %s' or 'vfio-handoff recover %s')",
+			    vm, ret->path, vm, vm);
 		return reason_set(r, "cannot create journal %s: %s", ret->path, strerror(-r));
 	}
 	snprintf(buf, sizeof(buf), JOURNAL_MAGIC "\nvm\t%s\n", vm);

@@ -65,7 +65,7 @@ int kmod_real_load(const char *name, const char *options)
 		r = -ENOENT;
 		goto out;
 	}
-	kmod_list_foreach(it, list) {
+	kmod_list_foreach (it, list) {
 		struct kmod_module *mod = kmod_module_get_module(it);
 
 		r = kmod_module_probe_insert_module(mod, 0, options && *options ? options : NULL,
@@ -79,7 +79,7 @@ int kmod_real_load(const char *name, const char *options)
 	if (loaded)
 		r = 0;
 	else if (r > 0)
-		r = -EPERM;	/* blacklisted or similar: kmod returns a positive mask */
+		r = -EPERM; /* blacklisted or similar: kmod returns a positive mask */
 out:
 	kmod_module_unref_list(list);
 	kmod_unref(ctx);
@@ -113,7 +113,7 @@ static int remove_now(void *data)
 
 int kmod_real_remove(const char *name, int timeout_ms)
 {
-	struct remove_job job = { name };
+	struct remove_job job = {name};
 
 	if (fault_module_busy(name))
 		return -EBUSY;

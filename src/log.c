@@ -36,7 +36,9 @@ static void log_v(int prio, const char *fmt, va_list ap)
 	if ((log_targets & LOG_TO_SYSLOG) && (prio <= LOG_INFO || prio <= log_max_prio))
 		syslog(prio, "%s", buf);
 	if ((log_targets & LOG_TO_STDERR) && prio <= log_max_prio) {
-		const char *tag = prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "";
+		const char *tag = prio <= LOG_ERR	? "error: "
+				  : prio == LOG_WARNING ? "warning: "
+							: "";
 		fprintf(stderr, "vfio-handoff: %s%s\n", tag, buf);
 	}
 }

@@ -138,8 +138,7 @@ int pcidev_read(const struct bdf *addr, struct pcidev *ret)
 	    attr_read(p, buf, sizeof(buf)) == 0 && strcmp(buf, "(null)") != 0)
 		strlcpy_chk(ret->override, buf, sizeof(ret->override));
 	ret->group = -1;
-	if (dev_path(addr, "iommu_group", p, sizeof(p)) == 0 &&
-	    link_base(p, buf, sizeof(buf)) == 0)
+	if (dev_path(addr, "iommu_group", p, sizeof(p)) == 0 && link_base(p, buf, sizeof(buf)) == 0)
 		ret->group = atoi(buf);
 	ret->boot_vga = -1;
 	if (dev_path(addr, "boot_vga", p, sizeof(p)) == 0 && attr_read_long(p, &v) == 0)
@@ -160,8 +159,8 @@ void pcidev_name(struct pcidev *dev)
 	if (!a)
 		return;
 	/* pci_lookup_name only reads pci.ids; it cannot reach the error handler. */
-	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE,
-			    dev->vendor, dev->device);
+	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, dev->vendor,
+			    dev->device);
 	if (s)
 		snprintf(dev->desc, sizeof(dev->desc), "%s", s);
 	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS, dev->class >> 8);
@@ -214,8 +213,7 @@ static int read_members(const char *dir, struct pcidev **ret_devs, size_t *ret_n
 	return 0;
 }
 
-int pcidev_group(const struct bdf *addr, int *ret_group, struct pcidev **ret_devs,
-		 size_t *ret_n)
+int pcidev_group(const struct bdf *addr, int *ret_group, struct pcidev **ret_devs, size_t *ret_n)
 {
 	char p[VH_PATH_MAX], g[32];
 	int r;

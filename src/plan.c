@@ -67,8 +67,8 @@ static bool dev_in(const struct bdf *a, const struct pcidev *list, size_t n)
 }
 
 /* The addresses the VM asks for: its hostdevs, or the config's list. */
-static int requested(const struct vm_config *cfg, const struct domxml *dom,
-		     struct bdf *ret, size_t max, size_t *ret_n)
+static int requested(const struct vm_config *cfg, const struct domxml *dom, struct bdf *ret,
+		     size_t max, size_t *ret_n)
 {
 	size_t n = 0;
 
@@ -103,9 +103,11 @@ static int add_group(struct plan *p, const struct vm_config *cfg, const struct p
 
 	r = pcidev_group(&asked->addr, &group, &members, &n);
 	if (r == -ENOENT)
-		return reason_set(-ENODEV, "device %s has no IOMMU group: is the IOMMU enabled "
+		return reason_set(-ENODEV,
+				  "device %s has no IOMMU group: is the IOMMU enabled "
 				  "(intel_iommu=on or amd_iommu=on, and VT-d/AMD-Vi in the "
-				  "firmware)?", asked->name);
+				  "firmware)?",
+				  asked->name);
 	if (r < 0)
 		return reason_set(r, "device %s: cannot read its IOMMU group: %s", asked->name,
 				  strerror(-r));
@@ -121,9 +123,10 @@ static int add_group(struct plan *p, const struct vm_config *cfg, const struct p
 		struct pcidev *m = &members[i];
 
 		if ((m->class >> 8) == 0x0600) {
-			r = reason_set(-EPERM, "IOMMU group %d of %s holds host bridge %s: the "
-				       "group cannot be handed to a VM", group, asked->name,
-				       m->name);
+			r = reason_set(-EPERM,
+				       "IOMMU group %d of %s holds host bridge %s: the "
+				       "group cannot be handed to a VM",
+				       group, asked->name, m->name);
 			goto out;
 		}
 		if (m->bridge) {
@@ -146,9 +149,10 @@ static int add_group(struct plan *p, const struct vm_config *cfg, const struct p
 		p->devs[p->n_devs++] = *m;
 	}
 	if (missing[0]) {
-		r = reason_set(-EPERM, "VM '%s': IOMMU group %d is not complete: %s %s not in the "
-			       "domain XML (group = strict hands over whole groups only)", p->vm,
-			       group, missing, strchr(missing, ',') ? "are" : "is");
+		r = reason_set(-EPERM,
+			       "VM '%s': IOMMU group %d is not complete: %s %s not in the "
+			       "domain XML (group = strict hands over whole groups only)",
+			       p->vm, group, missing, strchr(missing, ',') ? "are" : "is");
 		goto out;
 	}
 	plan_note(p, "IOMMU group %d: %zu member(s) found from %s", group, n, asked->name);
@@ -228,14 +232,17 @@ int plan_build(const char *vm, const struct vm_config *cfg, const struct domxml 
 
 		r = pcidev_read(&req[i], &asked[i]);
 		if (r == -ENOENT)
-			return reason_set(-ENODEV, "VM '%s': hostdev %s does not exist on this host",
-					  vm, bdf_fmt(&req[i], name));
+			return reason_set(-ENODEV,
+					  "VM '%s': hostdev %s does not exist on this host", vm,
+					  bdf_fmt(&req[i], name));
 		if (r < 0)
 			return reason_set(r, "VM '%s': cannot read device %s: %s", vm,
 					  bdf_fmt(&req[i], name), strerror(-r));
 		if (asked[i].bridge)
-			return reason_set(-EINVAL, "VM '%s': %s is a PCI bridge, not a device to "
-					  "hand over", vm, asked[i].name);
+			return reason_set(-EINVAL,
+					  "VM '%s': %s is a PCI bridge, not a device to "
+					  "hand over",
+					  vm, asked[i].name);
 	}
 	for (size_t i = 0; i < n_req; i++) {
 		r = add_group(ret, cfg, &asked[i], req, cfg->group == CFG_GROUP_STRICT ? n_req : 0);

@@ -7,15 +7,11 @@
 #include "util.h"
 
 static const struct step_ops *const ops_table[STEP__MAX] = {
-	[STEP_STOP_UNIT] = &step_ops_stop_unit,
-	[STEP_END_HOLDERS] = &step_ops_end_holders,
-	[STEP_UNBIND_VTCON] = &step_ops_unbind_vtcon,
-	[STEP_UNBIND_FB] = &step_ops_unbind_fb,
-	[STEP_UNLOAD_MODULE] = &step_ops_unload_module,
-	[STEP_LOAD_MODULE] = &step_ops_load_module,
-	[STEP_OVERRIDE] = &step_ops_override,
-	[STEP_UNBIND] = &step_ops_unbind,
-	[STEP_BIND_VFIO] = &step_ops_bind_vfio,
+    [STEP_STOP_UNIT] = &step_ops_stop_unit,	    [STEP_END_HOLDERS] = &step_ops_end_holders,
+    [STEP_UNBIND_VTCON] = &step_ops_unbind_vtcon,   [STEP_UNBIND_FB] = &step_ops_unbind_fb,
+    [STEP_UNLOAD_MODULE] = &step_ops_unload_module, [STEP_LOAD_MODULE] = &step_ops_load_module,
+    [STEP_OVERRIDE] = &step_ops_override,	    [STEP_UNBIND] = &step_ops_unbind,
+    [STEP_BIND_VFIO] = &step_ops_bind_vfio,
 };
 
 const struct step_ops *step_ops_of(enum step_kind kind)
@@ -56,7 +52,7 @@ static bool field_ok(const char *s)
 int step_parse(const char *line, struct step *ret)
 {
 	char buf[STEP_ARG_MAX + STEP_REC_MAX + 64], *kind, *arg, *rec;
-	struct step s = { 0 };
+	struct step s = {0};
 	unsigned k;
 
 	if (strlcpy_chk(buf, line, sizeof(buf)) < 0)

@@ -181,7 +181,7 @@ int run_with_deadline(int (*fn)(void *data), void *data, int timeout_ms)
 	close(pfd[1]);
 	deadline = now_ms() + timeout_ms;
 	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
 		int64_t left = deadline - now_ms();
 
 		if (left <= 0) {
@@ -213,7 +213,7 @@ int run_with_deadline(int (*fn)(void *data), void *data, int timeout_ms)
 
 static int real_write_attr(const char *path, const char *val, int timeout_ms)
 {
-	struct write_job job = { path, val };
+	struct write_job job = {path, val};
 
 	if (timeout_ms <= 0)
 		return write_now(path, val);
@@ -224,9 +224,9 @@ int kmod_real_load(const char *name, const char *options);
 int kmod_real_remove(const char *name, int timeout_ms);
 
 const struct kernel_ops kernel_ops_real = {
-	.write_attr = real_write_attr,
-	.module_load = kmod_real_load,
-	.module_remove = kmod_real_remove,
+    .write_attr = real_write_attr,
+    .module_load = kmod_real_load,
+    .module_remove = kmod_real_remove,
 };
 
 static const struct kernel_ops *kops = &kernel_ops_real;
