@@ -49,7 +49,12 @@ CLI := $(B)/vfio-handoff
 
 all: $(HOOK) $(CLI)
 
-$(B)/src/%.o: src/%.c $(wildcard include/*.h) | $(B)/src
+# Objects are rebuilt when the flags change (a SAN=1 build after a plain one, say).
+FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1)
+$(FLAGS_STAMP): | $(B)/src
+	rm -f $(B)/flags.* && touch $@
+
+$(B)/src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/src
 	$(CC) $(VH_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libengine.a: $(ENGINE_OBJS)
@@ -63,7 +68,7 @@ $(CLI): src/cli.c $(B)/libengine.a
 	$(CC) $(VH_CFLAGS) $(VIRT_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a \
 		$(ENGINE_LIBS) $(VIRT_LIBS) $(LDFLAGS)
 
-$(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) | $(B)/tests/support
+$(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/tests/support
 	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -c -o $@ $<
 
 $(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a | $(B)/tests/support
