@@ -112,4 +112,3 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check check-unit check-vm check-libvirt demo install format-check clean
-.SECONDARY:
