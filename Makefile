@@ -78,8 +78,13 @@ $(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a | $(B)/t
 $(B)/src $(B)/tests/support:
 	mkdir -p $@
 
-# Every tier, one closing summary line.
-check: all $(TEST_BINS)
+# Every tier, one closing summary line. Installs missing build packages first, so this
+# works on a fresh machine.
+check:
+	@tests/deps.sh
+	@$(MAKE) --no-print-directory check-all
+
+check-all: all $(TEST_BINS)
 	@B=$(B) tests/check.sh $(TEST_BINS)
 
 check-unit: all $(TEST_BINS)
@@ -91,7 +96,9 @@ check-vm: all
 check-libvirt: all
 	@tests/libvirt/run.sh
 
-demo: all
+demo:
+	@tests/deps.sh
+	@$(MAKE) --no-print-directory all
 	@tests/vm/demo.sh
 
 install: all
@@ -111,4 +118,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-unit check-vm check-libvirt demo install format-check clean
+.PHONY: all check check-all check-unit check-vm check-libvirt demo install format-check clean

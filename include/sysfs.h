@@ -34,11 +34,15 @@ bool path_exists(const char *path);
  * module_load loads a module by name with options (libkmod probe, softdeps honoured);
  * module_remove removes one module (not its holders), failing with -EBUSY/-EWOULDBLOCK
  * when in use.
+ * fbcon_takeover asks fbcon to take the consoles again through framebuffer fb (its
+ * device node fbdev, rooted), with the FBIOPUT_CON2FBMAP ioctl: on Linux 6.1 writing 1
+ * to the frame buffer vtcon's bind does nothing while the framebuffer stayed registered.
  */
 struct kernel_ops {
 	int (*write_attr)(const char *path, const char *val, int timeout_ms);
 	int (*module_load)(const char *name, const char *options);
 	int (*module_remove)(const char *name, int timeout_ms);
+	int (*fbcon_takeover)(const char *fbdev, int fb);
 };
 
 extern const struct kernel_ops kernel_ops_real;
@@ -50,6 +54,8 @@ const struct kernel_ops *kernel_ops_get(void);
 int kernel_write(const char *path, const char *val, int timeout_ms);
 int kernel_module_load(const char *name, const char *options);
 int kernel_module_remove(const char *name, int timeout_ms);
+/* -EOPNOTSUPP when the seam has no fbcon_takeover. */
+int kernel_fbcon_takeover(const char *fbdev, int fb);
 
 /* Runs fn(data) in a child process (stdio on /dev/null) and returns its result, or
  * -ETIMEDOUT when it has not finished within timeout_ms: for kernel calls that can block

@@ -169,6 +169,43 @@ static int set_bind(const struct vtcon *c, int bind, int timeout_ms)
 	return wait_until(bind_is, &w, timeout_ms);
 }
 
+static int fb_console_bound(void *data)
+{
+	return consoles_fb_bound();
+}
+
+/* The lowest-numbered framebuffer registered now, or -ENOENT. */
+static int first_framebuffer(void)
+{
+	char p[VH_PATH_MAX];
+
+	for (int fb = 0; fb < 32; fb++) {
+		if (path_join(p, sizeof(p), "/sys/class/graphics/fb%d", fb) < 0)
+			return -ENAMETOOLONG;
+		if (path_exists(p))
+			return fb;
+	}
+	return -ENOENT;
+}
+
+static int fbcon_takeover(int timeout_ms)
+{
+	char dev[VH_PATH_MAX];
+	int fb, r;
+
+	fb = first_framebuffer();
+	if (fb < 0)
+		return fb;
+	r = path_join(dev, sizeof(dev), "/dev/fb%d", fb);
+	if (r < 0)
+		return r;
+	log_info("asking fbcon to take the consoles on fb%d", fb);
+	r = kernel_fbcon_takeover(dev, fb);
+	if (r < 0)
+		return r;
+	return wait_until(fb_console_bound, NULL, timeout_ms);
+}
+
 /* --- unbind-vtcon vtconN NAME --- */
 
 static int unbind_vtcon_apply(const struct step *s, const struct step_env *env)
@@ -221,7 +258,12 @@ static int unbind_vtcon_undo(const struct step *s, const struct step_env *env)
 	if (c.bind)
 		return 0;
 	log_info("binding vtcon%d (%s)", c.index, c.name);
-	r = set_bind(&c, 1, step_timeout_ms(env));
+	r = set_bind(&c, 1, 0);
+	if (r == -ETIMEDOUT) {
+		/* Linux 6.1 ignores the bind while the framebuffer stayed registered (a
+		 * rollback before the GPU driver went): map a console to it instead. */
+		r = fbcon_takeover(step_timeout_ms(env));
+	}
 	if (r < 0)
 		log_err("cannot bind vtcon%d (%s) again: %s; try 'echo 1 > "
 			"/sys/class/vtconsole/vtcon%d/bind'",

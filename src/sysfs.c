@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/fb.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -220,6 +222,22 @@ static int real_write_attr(const char *path, const char *val, int timeout_ms)
 	return run_with_deadline(write_job_run, &job, timeout_ms);
 }
 
+static int real_fbcon_takeover(const char *fbdev, int fb)
+{
+	struct fb_con2fbmap map = {.console = 1, .framebuffer = (__u32)fb};
+	int fd, r = 0;
+
+	fd = open(fbdev, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* Mapping a console to a framebuffer while fbcon is unbound makes fbcon take over
+	 * its consoles again (fbcon's set_con2fb_map). */
+	if (ioctl(fd, FBIOPUT_CON2FBMAP, &map) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int kmod_real_load(const char *name, const char *options);
 int kmod_real_remove(const char *name, int timeout_ms);
 
@@ -227,6 +245,7 @@ const struct kernel_ops kernel_ops_real = {
     .write_attr = real_write_attr,
     .module_load = kmod_real_load,
     .module_remove = kmod_real_remove,
+    .fbcon_takeover = real_fbcon_takeover,
 };
 
 static const struct kernel_ops *kops = &kernel_ops_real;
@@ -254,4 +273,11 @@ int kernel_module_load(const char *name, const char *options)
 int kernel_module_remove(const char *name, int timeout_ms)
 {
 	return kops->module_remove(name, timeout_ms);
+}
+
+int kernel_fbcon_takeover(const char *fbdev, int fb)
+{
+	if (!kops->fbcon_takeover)
+		return -EOPNOTSUPP;
+	return kops->fbcon_takeover(fbdev, fb);
 }

@@ -589,8 +589,10 @@ static int do_vtcon_bind(const char *vtcon, const char *val)
 		return -ENOENT;
 	vtcons_read(&v);
 	/* The kernel's store() always reports success; nothing moves for the system
-	 * console or while a VT is in graphics mode. */
-	if (strcmp(v.fb, vtcon) || fx_exists(".fake/vt-graphics"))
+	 * console or while a VT is in graphics mode. And as measured on Linux 6.1, a 1 does
+	 * not bring fbcon back either: only a framebuffer registering, or a console mapped
+	 * to one (fbcon_takeover), does. */
+	if (strcmp(v.fb, vtcon) || fx_exists(".fake/vt-graphics") || bind)
 		return 0;
 	fx_write(fx_fmt("sys/class/vtconsole/%s/bind", vtcon), bind ? "1\n" : "0\n");
 	system_consoles_follow(&v, bind);
@@ -829,8 +831,32 @@ static int fake_module_remove(const char *name, int timeout_ms)
 	return 0;
 }
 
+/* FBIOPUT_CON2FBMAP on a framebuffer node: fbcon takes the consoles again. */
+static int fake_fbcon_takeover(const char *fbdev, int fb)
+{
+	const char *rel = under_root(fbdev);
+	struct vtcons v;
+	int r;
+
+	if (root_is_real() || !rel)
+		return -EPERM;
+	r = op_begin(fx_fmt("fbcon_takeover=%s", rel));
+	if (r < 0)
+		return r;
+	if (!fx_exists(rel) || !fx_exists(fx_fmt("sys/class/graphics/fb%d", fb)))
+		return -ENODEV;
+	vtcons_read(&v);
+	if (!v.fb[0] || fx_exists(".fake/vt-graphics"))
+		return 0;
+	fx_write(fx_fmt("sys/class/vtconsole/%s/bind", v.fb), "1\n");
+	system_consoles_follow(&v, true);
+	fk_sync();
+	return 0;
+}
+
 const struct kernel_ops fake_kernel_ops = {
     .write_attr = fake_write_attr,
     .module_load = fake_module_load,
     .module_remove = fake_module_remove,
+    .fbcon_takeover = fake_fbcon_takeover,
 };
