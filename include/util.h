@@ -36,6 +36,10 @@ int snprintf_chk(char *dst, size_t n, const char *fmt, ...) __attribute__((forma
 /* Removes trailing whitespace in place. */
 char *strip_trailing(char *s);
 bool str_has_prefix(const char *s, const char *prefix);
+/* Copies untrusted text s into buf for a message: control and non-ASCII bytes as \xNN, at
+ * most max input bytes ("..." when cut), so a value can neither forge a log line nor bloat
+ * a reason. Returns buf. */
+const char *str_quote(char *buf, size_t n, const char *s, size_t max);
 
 int64_t now_ms(void); /* CLOCK_MONOTONIC */
 

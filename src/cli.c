@@ -338,11 +338,22 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
+	const char *cmd = NULL, *vm = NULL;
 	int c, prio = LOG_INFO;
-	const char *cmd, *vm;
 
-	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+	/* "-": words come back in order as 1, so options may stand anywhere (plan VM --xml F). */
+	while ((c = getopt_long(argc, argv, "-vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			if (!cmd) {
+				cmd = optarg;
+			} else if (!vm) {
+				vm = optarg;
+			} else {
+				fprintf(stderr, "vfio-handoff: unexpected argument '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'r':
 			if (root_set(optarg) < 0) {
 				fprintf(stderr, "vfio-handoff: --root: path too long\n");
@@ -369,47 +380,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (!cmd) {
 		usage(stderr);
 		return 2;
-	}
-	cmd = argv[optind++];
-	/* Options may also follow the command: plan VM --xml FILE. */
-	vm = NULL;
-	while (optind < argc) {
-		c = getopt_long(argc, argv, "+vh", opts, NULL);
-		if (c == -1) {
-			if (!vm)
-				vm = argv[optind];
-			else {
-				fprintf(stderr, "vfio-handoff: unexpected argument '%s'\n",
-					argv[optind]);
-				return 2;
-			}
-			optind++;
-			continue;
-		}
-		switch (c) {
-		case 'r':
-			if (root_set(optarg) < 0)
-				return 2;
-			break;
-		case 'x':
-			opt_xml = optarg;
-			break;
-		case 'c':
-			opt_connect = optarg;
-			break;
-		case 'n':
-			opt_dry_run = true;
-			break;
-		case 'v':
-			prio = LOG_DEBUG;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
 	}
 
 	bool changes = strcmp(cmd, "prepare") == 0 || strcmp(cmd, "release") == 0 ||

@@ -49,25 +49,10 @@ struct line_ctx {
 #define bad_value(lc, fmt, ...) \
 	reason_set(-EINVAL, "%s:%d: %s: " fmt, (lc)->path, (lc)->line, (lc)->key, ##__VA_ARGS__)
 
-/* Quotes untrusted text for a message: control and non-ASCII bytes as \xNN, bounded. */
+/* Quotes untrusted text for a message, bounded (str_quote). */
 static const char *sanitize(char *buf, size_t n, const char *s)
 {
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && i < QUOTE_MAX && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	if (s[i] && o + 4 < n) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return str_quote(buf, n, s, QUOTE_MAX);
 }
 
 #define QBUF (QUOTE_MAX * 4 + 8)

@@ -48,26 +48,10 @@ struct parse_state {
 	char err_msg[160];
 };
 
-/* Copies s for a message: control and non-ASCII bytes as \xNN, at most max input bytes,
- * so a value from the document can neither forge a log line nor bloat the reason. */
+/* A value from the document, quoted for a message (str_quote). */
 static const char *sanitize(char *buf, size_t n, const char *s, size_t max)
 {
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && i < max && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	if (s[i] && o + 4 < n) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return str_quote(buf, n, s, max);
 }
 
 static void on_xml_error(void *data, xml_error_t err)

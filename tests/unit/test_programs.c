@@ -1,5 +1,6 @@
-/* The hook program as libvirt runs it, exec'd against fixture trees: which calls it acts
- * on, stdout always empty, one stderr line on a failed prepare, release always 0. */
+/* The two programs exec'd against fixture trees. The hook as libvirt runs it: which calls
+ * it acts on, stdout always empty, one stderr line on a failed prepare, release always 0.
+ * The command: plan, groups, check, status and their one-line errors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include "topologies.h"
 
 #define HOOK "build/vfio-handoff-hook"
+#define CLI "build/vfio-handoff"
 
 struct run {
 	int status;
@@ -36,12 +38,13 @@ static void slurp(int fd, char *buf, size_t n)
 	buf[len] = '\0';
 }
 
-/* Runs the hook with args, stdin from the string, and a clean environment like libvirt's
- * (plus env_extra when not NULL). */
-static void hook(struct run *res, const char *in, const char *env_extra, const char *const args[])
+/* Runs prog --root ROOT args, stdin from the string, and a clean environment like
+ * libvirt's (plus env_extra when not NULL). */
+static void run_prog(const char *prog, struct run *res, const char *in, const char *env_extra,
+		     const char *const args[])
 {
 	int pin[2], pout[2], perr[2];
-	const char *argv[16] = { HOOK, "--root", fx_root() };
+	const char *argv[16] = { prog, "--root", fx_root() };
 	size_t n = 3;
 	pid_t pid;
 
@@ -63,7 +66,7 @@ static void hook(struct run *res, const char *in, const char *env_extra, const c
 		close(pin[1]);
 		close(pout[0]);
 		close(perr[0]);
-		execve(HOOK, (char **)argv, envp);
+		execve(prog, (char **)argv, envp);
 		_exit(127);
 	}
 	close(pin[0]);
@@ -78,6 +81,16 @@ static void hook(struct run *res, const char *in, const char *env_extra, const c
 	close(perr[0]);
 	assert_int_equal(waitpid(pid, &res->status, 0), pid);
 	assert_true(WIFEXITED(res->status));
+}
+
+static void hook(struct run *res, const char *in, const char *env_extra, const char *const args[])
+{
+	run_prog(HOOK, res, in, env_extra, args);
+}
+
+static void cli(struct run *res, const char *const args[])
+{
+	run_prog(CLI, res, "", NULL, args);
 }
 
 static int lines(const char *s)
@@ -253,6 +266,82 @@ static void test_usage_errors_exit_two(void **state)
 	assert_string_equal(r.out, "");
 }
 
+static void test_plan_on_the_sample_xml_prints_numbered_steps(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	char *before = fx_snapshot();
+	cli(&r, (const char *const[]){ "plan", "win10", "--xml", "config/win10-gpu-audio.xml",
+				       NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_non_null(strstr(r.out, "VM win10: 2 device(s) to hand over in IOMMU group 13"));
+	assert_non_null(strstr(r.out, "NVIDIA Corporation"));
+	assert_non_null(strstr(r.out, "   1. "));
+	assert_non_null(strstr(r.out, ". unbind 0000:01:00.0 (nvidia)\n"));
+	assert_non_null(strstr(r.out, ". bind-vfio 0000:01:00.1\n"));
+	char *after = fx_snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void test_plan_refusal_is_one_line_naming_the_device(void **state)
+{
+	struct run r;
+
+	fx_topology3();
+	opt_in("win10", "");
+	cli(&r, (const char *const[]){ "plan", "win10", "--xml", "config/win10-gpu-audio.xml",
+				       NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_string_equal(r.out, "");
+	assert_int_equal(lines(r.err), 1);
+	/* On this host 01:00.0 is the switch's upstream bridge, not a GPU. */
+	assert_string_equal(r.err, "vfio-handoff: plan refused: VM 'win10': 0000:01:00.0 is a "
+				   "PCI bridge, not a device to hand over\n");
+}
+
+static void test_groups_lists_names_ids_drivers_and_bridges(void **state)
+{
+	struct run r;
+
+	fx_topology2();
+	cli(&r, (const char *const[]){ "groups", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_non_null(strstr(r.out, "IOMMU group 1\n"));
+	assert_non_null(strstr(r.out, "0000:00:01.0 PCI bridge [0604]"));
+	assert_non_null(strstr(r.out, "driver: pcieport"));
+	assert_non_null(strstr(r.out, "[10de:1e04]  driver: nouveau"));
+	assert_non_null(strstr(r.out, "0000:01:00.3"));
+	assert_non_null(strstr(r.out, "driver: none"));
+	assert_non_null(strstr(r.out, "boot_vga"));
+}
+
+static void test_check_fails_on_an_unviable_vm_and_says_why(void **state)
+{
+	struct run r;
+
+	fx_topology_bad_nvme();
+	opt_in("win10", "");
+	cli(&r, (const char *const[]){ "check", "win10", "--xml", "config/win10-gpu-audio.xml",
+				       NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_non_null(strstr(r.out, "ok     IOMMU"));
+	assert_non_null(strstr(r.out, "ok     configuration: valid"));
+	assert_non_null(strstr(r.out, "FAIL   groups viable: refusing to hand over " TBAD_NVME));
+}
+
+static void test_status_with_no_journal_says_so(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	cli(&r, (const char *const[]){ "status", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.out, "no VM holds a device\n");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_cmocka_setup, fx_cmocka_teardown)
 
 int main(void)
@@ -267,10 +356,15 @@ int main(void)
 		T(test_release_always_exits_zero),
 		T(test_bad_vm_name_is_never_used_in_a_path),
 		T(test_usage_errors_exit_two),
+		T(test_plan_on_the_sample_xml_prints_numbered_steps),
+		T(test_plan_refusal_is_one_line_naming_the_device),
+		T(test_groups_lists_names_ids_drivers_and_bridges),
+		T(test_check_fails_on_an_unviable_vm_and_says_why),
+		T(test_status_with_no_journal_says_so),
 	};
 
-	if (access(HOOK, X_OK) != 0) {
-		fprintf(stderr, "%s is not built (run make first)\n", HOOK);
+	if (access(HOOK, X_OK) != 0 || access(CLI, X_OK) != 0) {
+		fprintf(stderr, "%s or %s is not built (run make first)\n", HOOK, CLI);
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
