@@ -101,16 +101,14 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@tests/vm/demo.sh
 
+# install.sh does the work: the hook as SYSCONFDIR/libvirt/hooks/qemu (never over a
+# foreign hook), the command, examples, the man page, and a manifest for uninstall. It
+# restarts nothing from here.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/vfio-handoff
-	install -m 0755 $(HOOK) $(DESTDIR)$(BINDIR)/vfio-handoff-hook
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vm.d \
-		$(DESTDIR)$(SYSCONFDIR)/vfio-handoff/examples
-	install -m 0644 config/*.conf* config/*.xml $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/examples/
-	@# the admin's config is never overwritten
-	test -e $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vfio-handoff.conf || \
-		install -m 0644 config/vfio-handoff.conf $(DESTDIR)$(SYSCONFDIR)/vfio-handoff/vfio-handoff.conf
+	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) ./install.sh --build-dir $(B) --no-restart
+
+uninstall:
+	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) ./install.sh --uninstall --no-restart
 
 format-check:
 	clang-format --dry-run --Werror $(wildcard src/*.c include/*.h hook/*.c)
@@ -118,4 +116,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check check-all check-unit check-vm check-libvirt demo install format-check clean
+.PHONY: all check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean

@@ -1,0 +1,85 @@
+#!/bin/bash
+# The real-libvirt tier (make check-libvirt): boots the real-kernel test guest with libvirtd
+# inside, installs the project there with install.sh and drives the hook with virsh.
+#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=600 (s), VH_LIBVIRT_KEEP=1 keeps the logs
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+# The real-kernel tier's cache and boot helpers: kernel, initramfs, vh_accel, vh_need.
+. tests/vm/lib/host.sh
+LV_DIR=$REPO/tests/libvirt
+LV_OUT=${VH_LIBVIRT_OUT:-$LV_DIR/out}
+TMO=${VH_LIBVIRT_TIMEOUT:-600}
+
+t0=$(vh_now)
+abort() { echo "libvirt: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+rm -rf "$LV_OUT"
+mkdir -p "$LV_OUT/guest" || abort "cannot create $LV_OUT"
+# The helpers' problems are this tier's failures, with the closing line.
+vh_die() { abort "$*"; }
+vh_prepare_cache
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+vh_need /usr/sbin/libvirtd:libvirt-daemon /usr/sbin/virtlogd:libvirt-daemon \
+	"/usr/lib/$multiarch/libvirt/connection-driver/libvirt_driver_qemu.so:libvirt-daemon-driver-qemu" \
+	/usr/bin/virsh:libvirt-clients /usr/bin/make:make
+[ -x "$REPO/install.sh" ] || abort "install.sh is missing"
+
+# The real-kernel tier's initramfs with our /init in place of its own (a second cpio
+# archive appended: the kernel unpacks both, the later file wins).
+work=$(mktemp -d /tmp/vh-libvirt.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+st=$work/initramfs
+mkdir -p "$st/bin"
+install -m 0755 "$LV_DIR/guest/init" "$st/init"
+for a in mkdir ln chmod rm sleep cat sync; do ln -s busybox "$st/bin/$a"; done
+(cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$work/init.cpio.gz" ||
+	abort "cannot build the initramfs"
+cat "$INITRD" "$work/init.cpio.gz" >"$work/initrd.gz"
+
+echo "libvirt: kernel $KVER, $(vh_accel | sed 's/.*accel=\([a-z]*\).*/\1/'), ready to boot in" \
+	"$(vh_elapsed "$t0" "$(vh_now)") s"
+log=$LV_OUT/console.log
+ro=security_model=passthrough,readonly=on
+s=$(vh_now)
+# shellcheck disable=SC2046
+timeout -k 5 "$TMO" qemu-system-x86_64 $(vh_accel) -smp "${VH_SMP:-2}" -m 1536M \
+	-nodefaults -no-user-config -display none -monitor none -no-reboot \
+	-serial "file:$log" \
+	-device intel-iommu,intremap=on,caching-mode=on \
+	-kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 no_timer_check" \
+	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x1c,chassis=1,slot=1 \
+	-device VGA,id=gpu,bus=rp1,addr=0x0.0,multifunction=on \
+	-device ich9-intel-hda,id=hda,bus=rp1,addr=0x0.1 \
+	-device hda-duplex,bus=hda.0,audiodev=noaudio -audiodev none,id=noaudio \
+	-device qemu-xhci,id=xhci,bus=rp1,addr=0x0.2 \
+	-virtfs local,path=/usr,mount_tag=usr,$ro \
+	-virtfs local,path=/etc,mount_tag=etc,$ro \
+	-virtfs "local,path=$KDIR/lib/modules,mount_tag=modules,$ro" \
+	-virtfs "local,path=$REPO,mount_tag=src,$ro" \
+	-virtfs "local,path=$LV_OUT/guest,mount_tag=out,security_model=passthrough" \
+	</dev/null >/dev/null 2>"$LV_OUT/qemu.stderr"
+st=$?
+wall=$(vh_elapsed "$s" "$(vh_now)")
+
+# The guest's report, without the kernel's own lines.
+tr -d '\r' <"$log" | grep -v '^\[ *[0-9]*\.[0-9]*\]' | grep -v '^VL-DONE$'
+passed=$(tr -d '\r' <"$log" | grep -c '^ok ')
+failed=$(tr -d '\r' <"$log" | grep -c '^not ok ')
+if ! tr -d '\r' <"$log" | grep -q '^guest: [0-9]* ok, [0-9]* not ok'; then
+	failed=$((failed + 1))
+	if [ $st -eq 124 ] || [ $st -eq 137 ]; then
+		echo "not ok - the guest timed out after $TMO s"
+	else
+		echo "not ok - the guest stopped without finishing (qemu status $st)"
+		tail -5 "$LV_OUT/qemu.stderr" 2>/dev/null | sed 's/^/    qemu: /'
+	fi
+fi
+echo "libvirt: guest ${wall} s, $(vh_elapsed "$t0" "$(vh_now)") s in all"
+if [ "$failed" -eq 0 ] && [ "${VH_LIBVIRT_KEEP:-0}" != 1 ]; then
+	rm -rf "$LV_OUT"
+else
+	echo "libvirt: logs in ${LV_OUT#"$REPO"/}/ (console.log, guest/: syslog, libvirtd.log, qemu/, dmesg)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
