@@ -116,4 +116,6 @@ format-check:
 clean:
 	rm -rf $(B)
 
+.SECONDARY: $(SUPPORT_OBJS)
+
 .PHONY: all check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean
