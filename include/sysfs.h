@@ -26,6 +26,9 @@ int attr_read_long(const char *path, long *ret);
 /* Basename of the target of the symlink at path (e.g. the driver link). -ENOENT if absent. */
 int link_base(const char *path, char *buf, size_t n);
 bool path_exists(const char *path);
+/* The driver device dev on bus ("pci", "platform") is bound to, into buf ("" when
+ * unbound). -ENOENT when the device is gone. */
+int device_driver(const char *bus, const char *dev, char *buf, size_t n);
 
 /*
  * The kernel seam. write_attr is one write(2) of val to the attribute at path (rooted),

@@ -19,24 +19,7 @@ static int dev_attr(const char *bdf, const char *attr, char *buf, size_t n)
 /* The device's driver into buf ("" when unbound). -ENOENT when the device is gone. */
 static int current_driver(const char *bdf, char *buf, size_t n)
 {
-	char p[VH_PATH_MAX];
-	int r;
-
-	buf[0] = '\0';
-	r = dev_attr(bdf, "", p, sizeof(p));
-	if (r < 0)
-		return r;
-	if (!path_exists(p))
-		return -ENOENT;
-	r = dev_attr(bdf, "driver", p, sizeof(p));
-	if (r < 0)
-		return r;
-	r = link_base(p, buf, n);
-	if (r == -ENOENT) {
-		buf[0] = '\0';
-		return 0;
-	}
-	return r;
+	return device_driver("pci", bdf, buf, n);
 }
 
 static int current_override(const char *bdf, char *buf, size_t n)

@@ -33,24 +33,7 @@ bool framebuffers_is_boot_fb(const char *name)
  * device is gone. */
 static int fb_driver(const char *name, char *buf, size_t n)
 {
-	char p[VH_PATH_MAX];
-	int r;
-
-	buf[0] = '\0';
-	r = path_join(p, sizeof(p), "/sys/bus/platform/devices/%s", name);
-	if (r < 0)
-		return r;
-	if (!path_exists(p))
-		return -ENOENT;
-	r = path_join(p, sizeof(p), "/sys/bus/platform/devices/%s/driver", name);
-	if (r < 0)
-		return r;
-	r = link_base(p, buf, n);
-	if (r == -ENOENT) {
-		buf[0] = '\0';
-		return 0;
-	}
-	return r;
+	return device_driver("platform", name, buf, n);
 }
 
 static int fb_cmp(const void *a, const void *b)

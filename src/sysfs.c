@@ -113,6 +113,28 @@ bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+int device_driver(const char *bus, const char *dev, char *buf, size_t n)
+{
+	char p[VH_PATH_MAX];
+	int r;
+
+	buf[0] = '\0';
+	r = path_join(p, sizeof(p), "/sys/bus/%s/devices/%s", bus, dev);
+	if (r < 0)
+		return r;
+	if (!path_exists(p))
+		return -ENOENT;
+	r = path_join(p, sizeof(p), "/sys/bus/%s/devices/%s/driver", bus, dev);
+	if (r < 0)
+		return r;
+	r = link_base(p, buf, n);
+	if (r == -ENOENT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
 static int write_now(const char *path, const char *val)
 {
 	size_t len = strlen(val);

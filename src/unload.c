@@ -530,36 +530,18 @@ struct dev_wait {
 static int dev_bound(void *data)
 {
 	struct dev_wait *w = data;
-	char p[VH_PATH_MAX], drv[64];
+	char drv[64];
 	int r;
 
-	r = path_join(p, sizeof(p), "/sys/bus/pci/devices/%s", w->bdf);
+	r = device_driver("pci", w->bdf, drv, sizeof(drv));
 	if (r < 0)
 		return r;
-	if (!path_exists(p))
-		return -ENOENT;
-	r = path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", w->bdf);
-	if (r < 0)
-		return r;
-	return link_base(p, drv, sizeof(drv)) == 0;
+	return drv[0] != '\0';
 }
 
 static int current_driver(const char *bdf, char *buf, size_t n)
 {
-	char p[VH_PATH_MAX];
-	int r;
-
-	buf[0] = '\0';
-	r = path_join(p, sizeof(p), "/sys/bus/pci/devices/%s", bdf);
-	if (r < 0)
-		return r;
-	if (!path_exists(p))
-		return -ENOENT;
-	r = path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", bdf);
-	if (r < 0)
-		return r;
-	r = link_base(p, buf, n);
-	return r == -ENOENT ? 0 : r;
+	return device_driver("pci", bdf, buf, n);
 }
 
 /* Binds dev to its recorded driver unless loading the module did. */
