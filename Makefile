@@ -6,6 +6,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 DESTDIR ?=
@@ -45,12 +46,14 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 
 HOOK := $(B)/vfio-handoff-hook
+HOOK_ENGINE := $(B)/vfio-handoff-hook-engine
+ENGINE_PATH := $(LIBEXECDIR)/vfio-handoff/hook-engine
 CLI := $(B)/vfio-handoff
 
-all: $(HOOK) $(CLI)
+all: $(HOOK) $(HOOK_ENGINE) $(CLI)
 
 # Objects are rebuilt when the flags change (a SAN=1 build after a plain one, say).
-FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1)
+FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS) $(ENGINE_PATH)' | cksum | cut -d' ' -f1)
 $(FLAGS_STAMP): | $(B)/src
 	rm -f $(B)/flags.* && touch $@
 
@@ -60,8 +63,14 @@ $(B)/src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/src
 $(B)/libengine.a: $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# The hook program: engine only, never libvirt (tests/unit/test_hook_links.sh checks).
-$(HOOK): hook/qemu.c $(B)/libengine.a
+# The hook: libc only (--as-needed drops the engine's libraries, which its objects do not
+# use), so calls it does not act on cost little; it execs the engine for the rest. Neither
+# links libvirt (tests/unit/test_hook_links.sh checks).
+$(HOOK): hook/qemu.c $(B)/libengine.a $(FLAGS_STAMP)
+	$(CC) $(VH_CFLAGS) $(CFLAGS) -DVH_ENGINE_PATH='"$(ENGINE_PATH)"' -o $@ $< $(B)/libengine.a \
+		-Wl,--as-needed $(ENGINE_LIBS) $(LDFLAGS)
+
+$(HOOK_ENGINE): hook/engine.c $(B)/libengine.a
 	$(CC) $(VH_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a $(ENGINE_LIBS) $(LDFLAGS)
 
 $(CLI): src/cli.c $(B)/libengine.a

@@ -1,18 +1,27 @@
 /* The libvirt hook: /etc/libvirt/hooks/qemu VM OPERATION SUB-OPERATION EXTRA, with the
- * domain XML on stdin. Acts on "prepare begin" and "release end"; exits 0 on the rest. */
+ * domain XML on stdin. libvirt runs it for every operation of every VM, so this program
+ * links only libc: it answers every call it does not act on at once, and execs the engine
+ * (which loads libxml2, libpci, libkmod) only for "prepare begin" and "release end" of a
+ * VM that opted in. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "domxml.h"
-#include "engine.h"
-#include "log.h"
-#include "sysfs.h"
+#include "root.h"
+#include "util.h"
+
+#ifndef VH_ENGINE_PATH
+#define VH_ENGINE_PATH "/usr/local/libexec/vfio-handoff/hook-engine"
+#endif
+#define ENGINE_SIBLING "vfio-handoff-hook-engine"
 
 static void usage(void)
 {
@@ -22,7 +31,7 @@ static void usage(void)
 }
 
 /* libvirt writes the XML to our stdin for every call; reading it all lets it finish its
- * write cleanly whatever we decide. Bounded: past the XML size limit we stop. */
+ * write cleanly. Bounded: past twice the XML size limit we stop. */
 static void drain_stdin(void)
 {
 	char buf[65536];
@@ -40,46 +49,49 @@ static void drain_stdin(void)
 	}
 }
 
-static int fail(const char *vm)
+/* The engine beside this program when it runs from a build tree, else the installed one. */
+static const char *engine_path(char *buf, size_t n)
 {
-	const char *why = reason_get();
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
 
-	/* Exactly one line: libvirt puts all of stderr into the error the user sees. */
-	fprintf(stderr, "vfio-handoff: %s\n", why[0] ? why : "prepare failed");
-	log_setup(LOG_TO_SYSLOG, LOG_INFO);
-	log_err("VM '%s': prepare failed: %s", vm, why[0] ? why : "unknown reason");
-	return 1;
+	if (len > 0) {
+		self[len] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf_chk(buf, n, "%s/" ENGINE_SIBLING, self) == 0 &&
+			    access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return VH_ENGINE_PATH;
 }
 
 int main(int argc, char **argv)
 {
-	const char *vm, *op, *sub;
-	bool dry_run = false, by_hand;
-	struct vm_config cfg;
-	struct domxml dom;
-	int null, r, i = 1;
+	char buf[PATH_MAX];
+	const char *engine;
+	bool prepare, release;
+	int null, i = 1;
 
 	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
-	fflush(stdout);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	signal(SIGPIPE, SIG_IGN);
-
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
 			if (root_set(argv[++i]) < 0) {
 				fprintf(stderr, "vfio-handoff: --root: path too long\n");
 				return 2;
 			}
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
-			dry_run = true;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage();
 			return 0;
-		} else {
+		} else if (strcmp(argv[i], "--dry-run") != 0) {
 			fprintf(stderr, "vfio-handoff: unknown option %s\n", argv[i]);
 			usage();
 			return 2;
@@ -89,52 +101,25 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	vm = argv[i];
-	op = argv[i + 1];
-	sub = argv[i + 2];
-	if (getenv("VFIO_HANDOFF_DRY_RUN") && strcmp(getenv("VFIO_HANDOFF_DRY_RUN"), "1") == 0)
-		dry_run = true;
-
-	bool prepare = strcmp(op, "prepare") == 0 && strcmp(sub, "begin") == 0;
-	bool release = strcmp(op, "release") == 0 && strcmp(sub, "end") == 0;
-
-	/* Fast path: no config parsing, no device scan, for every other call and for VMs
-	 * that did not opt in. */
-	if ((!prepare && !release) || !config_vm_opted_in(vm)) {
+	prepare = strcmp(argv[i + 1], "prepare") == 0 && strcmp(argv[i + 2], "begin") == 0;
+	release = strcmp(argv[i + 1], "release") == 0 && strcmp(argv[i + 2], "end") == 0;
+	/* The fast path: one stat, no configuration parsed, no device scanned. */
+	if ((!prepare && !release) || !config_vm_opted_in(argv[i])) {
 		drain_stdin();
 		return 0;
 	}
 
-	by_hand = isatty(STDERR_FILENO) || (getenv("VFIO_HANDOFF_VERBOSE") &&
-					    strcmp(getenv("VFIO_HANDOFF_VERBOSE"), "1") == 0);
-	log_setup(LOG_TO_SYSLOG | (by_hand ? LOG_TO_STDERR : 0), LOG_INFO);
+	engine = engine_path(buf, sizeof(buf));
+	argv[0] = (char *)engine;
+	execv(engine, argv);
 
-	if (release) {
-		drain_stdin();
-		r = engine_release(vm);
-		if (r < 0)
-			log_err("VM '%s': release incomplete%s%s", vm, reason_get()[0] ? ": " : "",
-				reason_get());
-		/* libvirt cannot act on a failed release; what is left is in the journal. */
+	int err = errno;
+	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
+	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
+	drain_stdin();
+	if (release)
 		return 0;
-	}
-
-	r = config_load(vm, &cfg);
-	if (r < 0) {
-		drain_stdin();
-		return fail(vm);
-	}
-	r = domxml_parse_fd(STDIN_FILENO, "stdin", &dom);
-	if (r < 0) {
-		drain_stdin();
-		return fail(vm);
-	}
-	if (strcmp(dom.name, vm) != 0)
-		log_warn("domain XML names VM '%s', libvirt called the hook for '%s'", dom.name,
-			 vm);
-	r = engine_prepare(vm, &cfg, &dom, dry_run, dry_run ? stderr : NULL);
-	domxml_free(&dom);
-	if (r < 0)
-		return fail(vm);
-	return 0;
+	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", engine,
+		strerror(err));
+	return 1;
 }

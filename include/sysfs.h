@@ -8,15 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define VH_PATH_MAX 4096
-
-/* The root prefix. Default "/". The string is copied. */
-int root_set(const char *root);
-const char *root_get(void);
-bool root_is_real(void); /* true when the root is "/" */
-
-/* Builds ROOT + the formatted path (which starts with '/'). 0 or -ENAMETOOLONG. */
-int path_join(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#include "root.h"
 
 /* Reads a small attribute file (bounded by n-1 bytes), trailing whitespace stripped.
  * path is already rooted. 0 or -errno. */

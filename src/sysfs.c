@@ -1,5 +1,5 @@
-/* The root prefix, bounded attribute reads, and the real kernel seam: one write(2) per
- * attribute, in a child process with a deadline where the kernel can block. */
+/* Bounded attribute reads and the real kernel seam: one write(2) per attribute, in a
+ * child process with a deadline where the kernel can block. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,49 +15,6 @@
 #include "log.h"
 #include "sysfs.h"
 #include "util.h"
-
-static char root[VH_PATH_MAX] = "/";
-
-int root_set(const char *r)
-{
-	size_t len;
-
-	if (!r || !*r)
-		r = "/";
-	if (strlcpy_chk(root, r, sizeof(root)) < 0)
-		return -ENAMETOOLONG;
-	/* "/tmp/x/" and "/tmp/x" are the same root; "/" stays "/". */
-	len = strlen(root);
-	while (len > 1 && root[len - 1] == '/')
-		root[--len] = '\0';
-	return 0;
-}
-
-const char *root_get(void)
-{
-	return root;
-}
-
-bool root_is_real(void)
-{
-	return strcmp(root, "/") == 0;
-}
-
-int path_join(char *buf, size_t n, const char *fmt, ...)
-{
-	char rel[VH_PATH_MAX];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	if (r < 0 || (size_t)r >= sizeof(rel))
-		return -ENAMETOOLONG;
-	if (root_is_real())
-		return strlcpy_chk(buf, rel, n);
-	return snprintf_chk(buf, n, "%s%s%s", root, rel[0] == '/' ? "" : "/", rel);
-}
 
 int attr_read(const char *path, char *buf, size_t n)
 {

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-2000}
 B=build-bench
-make -s B=$B SAN=0 CI= "$B/vfio-handoff-hook" >/dev/null
+make -s B=$B SAN=0 CI= "$B/vfio-handoff-hook" "$B/vfio-handoff-hook-engine" >/dev/null
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/etc/vfio-handoff/vm.d"
