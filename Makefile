@@ -6,7 +6,6 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 DESTDIR ?=
@@ -47,13 +46,12 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 
 HOOK := $(B)/vfio-handoff-hook
 HOOK_ENGINE := $(B)/vfio-handoff-hook-engine
-ENGINE_PATH := $(LIBEXECDIR)/vfio-handoff/hook-engine
 CLI := $(B)/vfio-handoff
 
 all: $(HOOK) $(HOOK_ENGINE) $(CLI)
 
 # Objects are rebuilt when the flags change (a SAN=1 build after a plain one, say).
-FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS) $(ENGINE_PATH)' | cksum | cut -d' ' -f1)
+FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1)
 $(FLAGS_STAMP): | $(B)/src
 	rm -f $(B)/flags.* && touch $@
 
@@ -67,7 +65,7 @@ $(B)/libengine.a: $(ENGINE_OBJS)
 # use), so calls it does not act on cost little; it execs the engine for the rest. Neither
 # links libvirt (tests/unit/test_hook_links.sh checks).
 $(HOOK): hook/qemu.c $(B)/libengine.a $(FLAGS_STAMP)
-	$(CC) $(VH_CFLAGS) $(CFLAGS) -DVH_ENGINE_PATH='"$(ENGINE_PATH)"' -o $@ $< $(B)/libengine.a \
+	$(CC) $(VH_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a \
 		-Wl,--as-needed $(ENGINE_LIBS) $(LDFLAGS)
 
 $(HOOK_ENGINE): hook/engine.c $(B)/libengine.a

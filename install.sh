@@ -16,12 +16,12 @@ usage: ./install.sh [OPTIONS]            install vfio-handoff
        ./install.sh --uninstall [OPTIONS]  remove exactly what install.sh installed
 
 Installs the hook program as HOOKS_DIR/qemu (libvirt runs it for every VM event), its
-engine as PREFIX/libexec/vfio-handoff/hook-engine (the hook runs it for the calls it acts
+engine as HOOKS_DIR/vfio-handoff/hook-engine (the hook runs it for the calls it acts
 on), the vfio-handoff command into PREFIX/bin, SYSCONFDIR/vfio-handoff/ with vm.d/ and commented
 examples, and the man page when the source tree has one. What it installs is recorded in
 DESTDIR/var/lib/vfio-handoff/install-manifest; --uninstall removes exactly that.
 
-  --prefix DIR       where the command, engine and man page go (default \$PREFIX or /usr/local)
+  --prefix DIR       where the command and man page go (default \$PREFIX or /usr/local)
   --sysconfdir DIR   where vfio-handoff/ goes (default \$SYSCONFDIR or /etc)
   --destdir DIR      stage everything under DIR (default \$DESTDIR); never restarts anything
   --hooks-dir DIR    libvirt's hooks directory (default SYSCONFDIR/libvirt/hooks)
@@ -110,9 +110,10 @@ PREFIX=${PREFIX%/} SYSCONFDIR=${SYSCONFDIR%/} HOOKS_DIR=${HOOKS_DIR%/} DESTDIR=$
 
 BINDIR=$PREFIX/bin
 MANDIR=$PREFIX/share/man
-# The hook's engine: the hook (libc only) execs it for the calls it acts on, at the path
-# compiled into the hook, so the build must have the same PREFIX.
-ENGINE=$PREFIX/libexec/vfio-handoff/hook-engine
+# The hook's engine: the hook (libc only) execs it for the calls it acts on, from beside
+# itself. Under the hooks directory because libvirtd's AppArmor profile lets a hook exec
+# only from there and from /bin, /sbin, /usr/bin, /usr/sbin.
+ENGINE=$HOOKS_DIR/vfio-handoff/hook-engine
 CONFDIR=$SYSCONFDIR/vfio-handoff
 MANIFEST=/var/lib/vfio-handoff/install-manifest
 if [ -n "$QEMU_D" ]; then
@@ -345,13 +346,10 @@ needs_build() {
 }
 if [ -z "$BUILD_DIR" ]; then
 	BUILD_DIR=$SRC/build
-	# make also rebuilds when the engine's place (PREFIX) differs from the last build's.
-	if [ -f "$SRC/Makefile" ] &&
-		{ needs_build || ! grep -qaF "$ENGINE" "$SRC/build/vfio-handoff-hook"; }; then
+	if [ -f "$SRC/Makefile" ] && needs_build; then
 		command -v make >/dev/null || die $E_FAIL "the programs need building and there is no make"
 		say "Building (make)..."
-		make -C "$SRC" PREFIX="$PREFIX" all >&2 ||
-			die $E_FAIL "the build failed (see above); nothing installed"
+		make -C "$SRC" all >&2 || die $E_FAIL "the build failed (see above); nothing installed"
 	fi
 fi
 HOOK_BIN=$BUILD_DIR/vfio-handoff-hook
@@ -361,8 +359,6 @@ for f in "$HOOK_BIN" "$ENGINE_BIN" "$CLI_BIN"; do
 	[ -f "$f" ] && [ -x "$f" ] || die $E_FAIL "$f is missing: run 'make' first"
 done
 is_ours "$HOOK_BIN" || die $E_FAIL "$HOOK_BIN does not look like vfio-handoff's hook (no marker)"
-grep -qaF "$ENGINE" "$HOOK_BIN" ||
-	die $E_FAIL "$HOOK_BIN runs an engine at another place: build it with 'make PREFIX=$PREFIX'"
 if [ "$CONFDIR" != /etc/vfio-handoff ] && ! grep -qaF "$CONFDIR" "$HOOK_BIN"; then
 	warn "the programs were built to read /etc/vfio-handoff, not $CONFDIR"
 fi

@@ -18,10 +18,14 @@
 #include "root.h"
 #include "util.h"
 
-#ifndef VH_ENGINE_PATH
-#define VH_ENGINE_PATH "/usr/local/libexec/vfio-handoff/hook-engine"
-#endif
-#define ENGINE_SIBLING "vfio-handoff-hook-engine"
+/* Where the engine is, relative to this program's directory: the build tree; installed as
+ * hooks/qemu; installed as hooks/qemu.d/NAME. Under the hooks directory because libvirtd's
+ * AppArmor profile lets a hook exec only from there and from the system bin directories. */
+static const char *const engine_places[] = {
+    "vfio-handoff-hook-engine",
+    "vfio-handoff/hook-engine",
+    "../vfio-handoff/hook-engine",
+};
 
 static void usage(void)
 {
@@ -49,24 +53,32 @@ static void drain_stdin(void)
 	}
 }
 
-/* The engine beside this program when it runs from a build tree, else the installed one. */
-static const char *engine_path(char *buf, size_t n)
+/* The engine beside this program. libvirt runs hooks by absolute path (argv[0]); by hand
+ * argv[0] may be a bare name found in PATH, then /proc/self/exe says where we are. */
+static const char *engine_path(const char *argv0, char *buf, size_t n)
 {
 	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
-	if (len > 0) {
+	if (strchr(argv0, '/')) {
+		if (strlcpy_chk(self, argv0, sizeof(self)) < 0)
+			return NULL;
+	} else {
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (len <= 0)
+			return NULL;
 		self[len] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf_chk(buf, n, "%s/" ENGINE_SIBLING, self) == 0 &&
-			    access(buf, X_OK) == 0)
-				return buf;
-		}
 	}
-	return VH_ENGINE_PATH;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(engine_places); i++)
+		if (snprintf_chk(buf, n, "%s/%s", self[0] ? self : "/", engine_places[i]) == 0 &&
+		    access(buf, X_OK) == 0)
+			return buf;
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -109,11 +121,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	engine = engine_path(buf, sizeof(buf));
-	argv[0] = (char *)engine;
-	execv(engine, argv);
+	engine = engine_path(argv[0], buf, sizeof(buf));
+	int err = ENOENT;
+	if (engine) {
+		argv[0] = (char *)engine;
+		execv(engine, argv);
+		err = errno;
+	} else {
+		engine = "vfio-handoff/hook-engine beside the hook";
+	}
 
-	int err = errno;
 	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
 	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
 	drain_stdin();

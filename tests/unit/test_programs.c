@@ -266,6 +266,38 @@ static void test_usage_errors_exit_two(void **state)
 	assert_string_equal(r.out, "");
 }
 
+/* The hook answers the calls it does not act on by itself; for the rest it needs its
+ * engine beside it, and says so in one line when it is missing. */
+static void test_hook_without_its_engine_fails_prepare_in_one_line(void **state)
+{
+	char cmd[9000], lone[4096];
+	struct run r;
+
+	fx_topology1();
+	opt_in("win10", "");
+	snprintf(lone, sizeof(lone), "%s/hooks/qemu", fx_root());
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/hooks' && cp " HOOK " '%s'", fx_root(), lone);
+	assert_int_equal(system(cmd), 0);
+
+	run_prog(lone, &r, xml_gpu, NULL, (const char *const[]){ "win10", "start", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	run_prog(lone, &r, xml_gpu, NULL,
+		 (const char *const[]){ "other", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	run_prog(lone, &r, xml_gpu, NULL,
+		 (const char *const[]){ "win10", "prepare", "begin", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_int_equal(lines(r.err), 1);
+	assert_non_null(strstr(r.err, "cannot run vfio-handoff/hook-engine beside the hook"));
+	assert_string_equal(r.out, "");
+	run_prog(lone, &r, xml_gpu, NULL, (const char *const[]){ "win10", "release", "end", "-", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_string_equal(r.err, "");
+	assert_string_equal(fx_driver_of(T1_GPU), "nvidia");
+}
+
 static void test_plan_on_the_sample_xml_prints_numbered_steps(void **state)
 {
 	struct run r;
@@ -356,6 +388,7 @@ int main(void)
 		T(test_release_always_exits_zero),
 		T(test_bad_vm_name_is_never_used_in_a_path),
 		T(test_usage_errors_exit_two),
+		T(test_hook_without_its_engine_fails_prepare_in_one_line),
 		T(test_plan_on_the_sample_xml_prints_numbered_steps),
 		T(test_plan_refusal_is_one_line_naming_the_device),
 		T(test_groups_lists_names_ids_drivers_and_bridges),
