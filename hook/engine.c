@@ -10,36 +10,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hookproto.h"
 #include "domxml.h"
 #include "engine.h"
 #include "log.h"
 #include "sysfs.h"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: qemu [--root DIR] [--dry-run] VM OPERATION SUB-OPERATION EXTRA\n"
-			"  the libvirt hook of vfio-handoff; acts on 'prepare begin' and "
-			"'release end'\n  with the domain XML on stdin (see vfio-handoff(8))\n");
-}
-
-/* libvirt writes the XML to our stdin for every call; reading it all lets it finish its
- * write cleanly whatever we decide. Bounded: past the XML size limit we stop. */
-static void drain_stdin(void)
-{
-	char buf[65536];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		total += (size_t)n;
-		if (total > 2 * DOMXML_MAX_BYTES)
-			break;
-	}
-}
 
 static int fail(const char *vm)
 {
@@ -78,16 +53,16 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			dry_run = true;
 		} else if (strcmp(argv[i], "--help") == 0) {
-			usage();
+			hook_usage();
 			return 0;
 		} else {
 			fprintf(stderr, "vfio-handoff: unknown option %s\n", argv[i]);
-			usage();
+			hook_usage();
 			return 2;
 		}
 	}
 	if (argc - i < 3) {
-		usage();
+		hook_usage();
 		return 2;
 	}
 	vm = argv[i];
@@ -102,7 +77,7 @@ int main(int argc, char **argv)
 	/* Fast path: no config parsing, no device scan, for every other call and for VMs
 	 * that did not opt in. */
 	if ((!prepare && !release) || !config_vm_opted_in(vm)) {
-		drain_stdin();
+		hook_drain_stdin();
 		return 0;
 	}
 
@@ -111,7 +86,7 @@ int main(int argc, char **argv)
 	log_setup(LOG_TO_SYSLOG | (by_hand ? LOG_TO_STDERR : 0), LOG_INFO);
 
 	if (release) {
-		drain_stdin();
+		hook_drain_stdin();
 		r = engine_release(vm);
 		if (r < 0)
 			log_err("VM '%s': release incomplete%s%s", vm, reason_get()[0] ? ": " : "",
@@ -122,12 +97,12 @@ int main(int argc, char **argv)
 
 	r = config_load(vm, &cfg);
 	if (r < 0) {
-		drain_stdin();
+		hook_drain_stdin();
 		return fail(vm);
 	}
 	r = domxml_parse_fd(STDIN_FILENO, "stdin", &dom);
 	if (r < 0) {
-		drain_stdin();
+		hook_drain_stdin();
 		return fail(vm);
 	}
 	if (strcmp(dom.name, vm) != 0)

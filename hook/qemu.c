@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hookproto.h"
 #include "domxml.h"
 #include "root.h"
 #include "util.h"
@@ -26,32 +27,6 @@ static const char *const engine_places[] = {
     "vfio-handoff/hook-engine",
     "../vfio-handoff/hook-engine",
 };
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: qemu [--root DIR] [--dry-run] VM OPERATION SUB-OPERATION EXTRA\n"
-			"  the libvirt hook of vfio-handoff; acts on 'prepare begin' and "
-			"'release end'\n  with the domain XML on stdin (see vfio-handoff(8))\n");
-}
-
-/* libvirt writes the XML to our stdin for every call; reading it all lets it finish its
- * write cleanly. Bounded: past twice the XML size limit we stop. */
-static void drain_stdin(void)
-{
-	char buf[65536];
-	size_t total = 0;
-	ssize_t n;
-
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		total += (size_t)n;
-		if (total > 2 * DOMXML_MAX_BYTES)
-			break;
-	}
-}
 
 /* The engine beside this program. libvirt runs hooks by absolute path (argv[0]); by hand
  * argv[0] may be a bare name found in PATH, then /proc/self/exe says where we are. */
@@ -101,23 +76,23 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--help") == 0) {
-			usage();
+			hook_usage();
 			return 0;
 		} else if (strcmp(argv[i], "--dry-run") != 0) {
 			fprintf(stderr, "vfio-handoff: unknown option %s\n", argv[i]);
-			usage();
+			hook_usage();
 			return 2;
 		}
 	}
 	if (argc - i < 3) {
-		usage();
+		hook_usage();
 		return 2;
 	}
 	prepare = strcmp(argv[i + 1], "prepare") == 0 && strcmp(argv[i + 2], "begin") == 0;
 	release = strcmp(argv[i + 1], "release") == 0 && strcmp(argv[i + 2], "end") == 0;
 	/* The fast path: one stat, no configuration parsed, no device scanned. */
 	if ((!prepare && !release) || !config_vm_opted_in(argv[i])) {
-		drain_stdin();
+		hook_drain_stdin();
 		return 0;
 	}
 
@@ -133,7 +108,7 @@ int main(int argc, char **argv)
 
 	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
 	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
-	drain_stdin();
+	hook_drain_stdin();
 	if (release)
 		return 0;
 	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", engine,
