@@ -41,21 +41,10 @@ echo "libvirt: kernel $KVER, $(vh_accel | sed 's/.*accel=\([a-z]*\).*/\1/'), rea
 log=$LV_OUT/console.log
 ro=security_model=passthrough,readonly=on
 s=$(vh_now)
-# shellcheck disable=SC2046
-timeout -k 5 "$TMO" qemu-system-x86_64 $(vh_accel) -smp "${VH_SMP:-2}" -m 1536M \
-	-nodefaults -no-user-config -display none -monitor none -no-reboot \
+vh_host_args
+timeout -k 5 "$TMO" qemu-system-x86_64 "${VH_HOST_ARGS[@]}" -m 1536M \
 	-serial "file:$log" \
-	-device intel-iommu,intremap=on,caching-mode=on \
-	-kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 no_timer_check" \
-	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x1c,chassis=1,slot=1 \
-	-device VGA,id=gpu,bus=rp1,addr=0x0.0,multifunction=on \
-	-device ich9-intel-hda,id=hda,bus=rp1,addr=0x0.1 \
-	-device hda-duplex,bus=hda.0,audiodev=noaudio -audiodev none,id=noaudio \
-	-device qemu-xhci,id=xhci,bus=rp1,addr=0x0.2 \
-	-virtfs local,path=/usr,mount_tag=usr,$ro \
-	-virtfs local,path=/etc,mount_tag=etc,$ro \
-	-virtfs "local,path=$KDIR/lib/modules,mount_tag=modules,$ro" \
+	-kernel "$VMLINUZ" -initrd "$work/initrd.gz" -append "$VH_APPEND" \
 	-virtfs "local,path=$REPO,mount_tag=src,$ro" \
 	-virtfs "local,path=$LV_OUT/guest,mount_tag=out,security_model=passthrough" \
 	</dev/null >/dev/null 2>"$LV_OUT/qemu.stderr"

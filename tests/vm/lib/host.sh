@@ -162,27 +162,40 @@ vh_accel() {
 	fi
 }
 
+# The emulated host both tiers boot, into the array VH_HOST_ARGS: the accelerator, the
+# IOMMU, the GPU slot (VGA + HDA with a codec + xHCI, one IOMMU group), and the host's /usr
+# and /etc and the guest kernel's modules over read-only 9p. Callers add memory, console,
+# kernel, initrd and their own shares.
+vh_host_args() {
+	local ro=security_model=passthrough,readonly=on
+	# shellcheck disable=SC2207
+	VH_HOST_ARGS=($(vh_accel) -smp "${VH_SMP:-2}"
+		-nodefaults -no-user-config -display none -monitor none -no-reboot
+		-device intel-iommu,intremap=on,caching-mode=on
+		-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x1c,chassis=1,slot=1
+		-device VGA,id=gpu,bus=rp1,addr=0x0.0,multifunction=on
+		-device ich9-intel-hda,id=hda,bus=rp1,addr=0x0.1
+		-device hda-duplex,bus=hda.0,audiodev=noaudio -audiodev none,id=noaudio
+		-device qemu-xhci,id=xhci,bus=rp1,addr=0x0.2
+		-virtfs "local,path=/usr,mount_tag=usr,$ro"
+		-virtfs "local,path=/etc,mount_tag=etc,$ro"
+		-virtfs "local,path=$KDIR/lib/modules,mount_tag=modules,$ro")
+}
+
+# The kernel command line both tiers start from (no_timer_check: under load the OVMF guest
+# otherwise panics with "timer doesn't work through Interrupt-remapped IO-APIC").
+VH_APPEND="console=ttyS0 panic=-1 quiet loglevel=4 no_timer_check"
+
 # vh_boot LOG TIMEOUT FIRMWARE(seabios|ovmf) APPEND...: boots the emulated host with the
 # serial console into LOG; returns qemu's status (124 on timeout).
 vh_boot() {
 	local log=$1 tmo=$2 fw=$3; shift 3
 	local bios=() ro=security_model=passthrough,readonly=on
 	[ "$fw" = ovmf ] && bios=(-bios "$OVMF")
-	# shellcheck disable=SC2046
-	timeout -k 5 "$tmo" qemu-system-x86_64 $(vh_accel) -smp "${VH_SMP:-2}" -m 1G \
-		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+	vh_host_args
+	timeout -k 5 "$tmo" qemu-system-x86_64 "${VH_HOST_ARGS[@]}" -m 1G \
 		-serial "file:$log" "${bios[@]}" \
-		-device intel-iommu,intremap=on,caching-mode=on \
-		-kernel "$VMLINUZ" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 no_timer_check $*" \
-		-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x1c,chassis=1,slot=1 \
-		-device VGA,id=gpu,bus=rp1,addr=0x0.0,multifunction=on \
-		-device ich9-intel-hda,id=hda,bus=rp1,addr=0x0.1 \
-		-device hda-duplex,bus=hda.0,audiodev=noaudio -audiodev none,id=noaudio \
-		-device qemu-xhci,id=xhci,bus=rp1,addr=0x0.2 \
-		-virtfs local,path=/usr,mount_tag=usr,$ro \
-		-virtfs local,path=/etc,mount_tag=etc,$ro \
-		-virtfs "local,path=$KDIR/lib/modules,mount_tag=modules,$ro" \
+		-kernel "$VMLINUZ" -initrd "$INITRD" -append "$VH_APPEND $*" \
 		-virtfs "local,path=$BUILD,mount_tag=build,$ro" \
 		-virtfs "local,path=$VM_DIR,mount_tag=vmdir,$ro" \
 		</dev/null >/dev/null 2>>"$log.qemu"
