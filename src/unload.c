@@ -20,7 +20,6 @@
 /* Holder chains deeper than this are a loop or a bug. */
 #define CHAIN_DEPTH_MAX 8
 #define REC_DEVS "devs="
-#define REC_OPTS ";opts="
 
 int unload_norm_name(const char *name, char *buf, size_t n)
 {
@@ -381,26 +380,17 @@ struct rec_dev {
 	char driver[64];
 };
 
-/* Parses "devs=B@drv,B@drv;opts=..." (both parts optional). */
-static int rec_parse(const char *rec, struct rec_dev *devs, size_t max, size_t *ret_n, char *opts,
-		     size_t n_opts)
+/* Parses "devs=B@drv,B@drv" (or ""). No module options are recorded: the probe that
+ * loads the module back applies those of modprobe.d and the kernel command line, as at
+ * boot, and /sys/module/M/parameters cannot tell the options a module was loaded with
+ * from its defaults (nor show those without a readable parameter file). */
+static int rec_parse(const char *rec, struct rec_dev *devs, size_t max, size_t *ret_n)
 {
-	char buf[STEP_REC_MAX], *o, *tok, *save = NULL;
+	char buf[STEP_REC_MAX], *tok, *save = NULL;
 	size_t n = 0;
 
-	opts[0] = '\0';
 	if (strlcpy_chk(buf, rec, sizeof(buf)) < 0)
 		return -EINVAL;
-	o = strstr(buf, REC_OPTS);
-	if (o) {
-		*o = '\0';
-		if (strlcpy_chk(opts, o + strlen(REC_OPTS), n_opts) < 0)
-			return -EINVAL;
-	} else if (str_has_prefix(buf, REC_OPTS + 1)) {
-		if (strlcpy_chk(opts, buf + strlen(REC_OPTS + 1), n_opts) < 0)
-			return -EINVAL;
-		buf[0] = '\0';
-	}
 	if (buf[0] && !str_has_prefix(buf, REC_DEVS))
 		return -EINVAL;
 	for (tok = buf[0] ? strtok_r(buf + strlen(REC_DEVS), ",", &save) : NULL; tok;
@@ -473,14 +463,14 @@ static int busy_reason(int r, const char *mod, const struct rec_dev *devs, size_
 
 static int unload_apply(const struct step *s, const struct step_env *env)
 {
-	char holders[UNLOAD_CHAIN_MAX][UNLOAD_NAME_MAX], opts[STEP_REC_MAX];
+	char holders[UNLOAD_CHAIN_MAX][UNLOAD_NAME_MAX];
 	struct rec_dev devs[PLAN_MAX_DEVS];
 	int timeout = step_timeout_ms(env);
 	int64_t deadline = now_ms() + timeout, left;
 	size_t n, nh;
 	int r;
 
-	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n, opts, sizeof(opts));
+	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n);
 	if (r < 0)
 		return reason_set(r, "unload-module %s: bad record '%s'", s->arg, s->rec);
 	switch (unload_module_state(s->arg)) {
@@ -583,20 +573,18 @@ static int rebind(const struct rec_dev *d, int timeout_ms)
 static int unload_undo(const struct step *s, const struct step_env *env)
 {
 	struct rec_dev devs[PLAN_MAX_DEVS];
-	char opts[STEP_REC_MAX];
 	int timeout = step_timeout_ms(env), r, ret = 0;
 	size_t n;
 
-	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n, opts, sizeof(opts));
+	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n);
 	if (r < 0) {
 		log_err("unload-module %s: bad record '%s'", s->arg, s->rec);
 		return r;
 	}
 	if (unload_module_state(s->arg) == UNLOAD_ABSENT) {
-		log_info("loading module %s%s%s", s->arg, opts[0] ? " " : "", opts);
-		/* Options recorded are passed on; modprobe.d and kernel command line options
-		 * are applied by the probe itself. */
-		r = kernel_module_load(s->arg, opts);
+		log_info("loading module %s", s->arg);
+		/* modprobe.d and kernel command line options are applied by the probe. */
+		r = kernel_module_load(s->arg, "");
 		if (r < 0) {
 			log_err("cannot load module %s again: %s; try 'modprobe %s'", s->arg,
 				strerror(-r), s->arg);
