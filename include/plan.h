@@ -50,5 +50,8 @@ int plan_unload_modules(struct plan *p, const struct vm_config *cfg);
 
 /* Whether a handed group holds something the host needs (checks.c). */
 int plan_check_host_needs(const struct plan *p);
+/* Refuses group (asked for through device asked) when its members hold a function of the
+ * chipset itself (host, ISA/LPC bridge, SMBus, IOMMU, ...), naming each with its class. */
+int plan_check_chipset(int group, const char *asked, const struct pcidev *members, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
-/* Safety checks: a handed group must not hold what the host needs to keep running — a
- * storage controller under a mounted filesystem or swap, or the NIC of a default route. */
+/* Safety checks: a handed group must not hold what the host needs to keep running — the
+ * chipset's own functions, a storage controller under a mounted filesystem or swap, or
+ * the NIC of a default route. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,68 @@
 #include "plan.h"
 #include "sysfs.h"
 #include "util.h"
+
+/*
+ * Functions of the chipset itself, by class. They share a group with the PCH's audio,
+ * USB or Ethernet on most boards (Intel's 00:1f.x and AMD's 00:14.x have no ACS between
+ * them), so group = whole would unbind the host's LPC/eSPI bridge (TPM, embedded
+ * controller, watchdog, super-I/O sensors) and SMBus (memory SPD, sensors, the BMC) and
+ * give a guest their registers. Left out on purpose: PCI bridges (0x0604, 0x0609, left
+ * on their driver), 0x0c80 "other serial bus" (the PCH's SPI flash controller shares the
+ * LPC's group, but so classed is also the USB-C UCSI of every RTX 20 card), 0x0500 RAM
+ * (Intel's PCH shared SRAM shares a group with the chipset xHCI that people pass
+ * through, and has no driver to lose) and 0x1180 (the PCH thermal sensor shares it too;
+ * its loss costs readings, not the host).
+ */
+static const struct chipset_class {
+	unsigned class; /* base class << 8 | subclass */
+	const char *what;
+} chipset_classes[] = {
+    {0x0600, "host bridge"},
+    {0x0601, "ISA bridge"},
+    {0x0602, "EISA bridge"},
+    {0x0603, "MicroChannel bridge"},
+    {0x0800, "interrupt controller"},
+    {0x0801, "DMA controller"},
+    {0x0802, "system timer"},
+    {0x0803, "RTC"},
+    {0x0804, "PCI hot-plug controller"},
+    {0x0806, "IOMMU"},
+    {0x0807, "root complex event collector"},
+    {0x0c05, "SMBus"},
+};
+
+static const char *chipset_function(const struct pcidev *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(chipset_classes); i++)
+		if ((d->class >> 8) == chipset_classes[i].class)
+			return chipset_classes[i].what;
+	return NULL;
+}
+
+int plan_check_chipset(int group, const char *asked, const struct pcidev *members, size_t n)
+{
+	char list[768] = "";
+	size_t len = 0, found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *what = chipset_function(&members[i]);
+
+		if (!what)
+			continue;
+		found++;
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s (%s [%04x])",
+						len ? ", " : "", members[i].name, what,
+						members[i].class >> 8);
+	}
+	if (!found)
+		return 0;
+	return reason_set(-EPERM,
+			  "IOMMU group %d of %s holds the chipset's own function%s %s: the host "
+			  "needs %s, so the group cannot be handed to a VM",
+			  group, asked, found > 1 ? "s" : "", list, found > 1 ? "them" : "it");
+}
 
 /* The real path of a PCI device's sysfs directory. */
 static int dev_realpath(const struct pcidev *d, char *buf)

@@ -119,16 +119,12 @@ static int add_group(struct plan *p, const struct vm_config *cfg, const struct p
 		goto out;
 	}
 	p->groups[p->n_groups++] = group;
+	r = plan_check_chipset(group, asked->name, members, n);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct pcidev *m = &members[i];
 
-		if ((m->class >> 8) == 0x0600) {
-			r = reason_set(-EPERM,
-				       "IOMMU group %d of %s holds host bridge %s: the "
-				       "group cannot be handed to a VM",
-				       group, asked->name, m->name);
-			goto out;
-		}
 		if (m->bridge) {
 			if (p->n_bridges < PLAN_MAX_DEVS)
 				p->bridges[p->n_bridges++] = *m;

@@ -241,6 +241,33 @@ static void test_group_with_default_route_nic_is_refused_naming_it(void **state)
 	assert_non_null(strstr(reason_get(), "eth0"));
 }
 
+/* An Intel PCH: LPC, audio, SMBus and SPI functions of 00:1f in one group, as every
+ * Intel board puts them (no ACS between the functions of one device). Passing the
+ * onboard audio with group = whole would take the chipset's LPC and SMBus along. */
+static void test_pch_group_is_refused_naming_its_chipset_functions(void **state)
+{
+	fx_topology_pch();
+	xml_with("win10", (const char *const[]){ TPCH_AUDIO, NULL });
+	assert_int_equal(plan_refused("win10"), -EPERM);
+	assert_non_null(strstr(reason_get(), TPCH_LPC " (ISA bridge [0601])"));
+	assert_non_null(strstr(reason_get(), TPCH_SMBUS " (SMBus [0c05])"));
+	assert_null(strstr(reason_get(), TPCH_AUDIO " ("));
+	assert_non_null(strstr(reason_get(), fx_fmt("IOMMU group %d", TPCH_GROUP)));
+
+	/* strict refuses it for the same reason, whatever the XML lists. */
+	cfg.group = CFG_GROUP_STRICT;
+	xml_with("win10", (const char *const[]){ TPCH_LPC, TPCH_AUDIO, TPCH_SMBUS, TPCH_SPI, NULL });
+	assert_int_equal(plan_refused("win10"), -EPERM);
+	assert_non_null(strstr(reason_get(), "ISA bridge"));
+
+	/* A serial bus controller alone is no chipset function: the UCSI of an RTX card. */
+	cfg.group = CFG_GROUP_WHOLE;
+	fx_topology2();
+	xml_with("linux", (const char *const[]){ T2_GPU, NULL });
+	plan_for("linux");
+	assert_int_equal(plan->n_devs, 4);
+}
+
 static void test_device_without_iommu_group_says_how_to_enable_it(void **state)
 {
 	fx_setup();
@@ -504,6 +531,7 @@ int main(void)
 		T(test_missing_hostdev_is_refused_by_address),
 		T(test_group_with_mounted_nvme_is_refused_naming_it),
 		T(test_group_with_default_route_nic_is_refused_naming_it),
+		T(test_pch_group_is_refused_naming_its_chipset_functions),
 		T(test_device_without_iommu_group_says_how_to_enable_it),
 		T(test_vm_without_hostdev_plans_nothing),
 		T(test_round_trip_leaves_the_tree_as_it_was),

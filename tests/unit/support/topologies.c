@@ -231,3 +231,16 @@ void fx_topology_bad_nic(void)
 	fx_topology1();
 	fx_nic(TBAD_NIC, T1_GROUP, "eth0", true);
 }
+
+void fx_topology_pch(void)
+{
+	begin();
+	hda(0);
+	fx_driver("i801_smbus", "i2c_i801");
+	fx_driver("intel-spi", "spi_intel_pci");
+	fx_pci("0000:00:00.0", 0x8086, 0x4648, 0x060000, NULL, 0, -1);
+	fx_pci(TPCH_LPC, 0x8086, 0x7a86, 0x060100, NULL, TPCH_GROUP, -1);
+	fx_pci(TPCH_AUDIO, 0x8086, 0x7ad0, 0x040300, "snd_hda_intel", TPCH_GROUP, -1);
+	fx_pci(TPCH_SMBUS, 0x8086, 0x7aa3, 0x0c0500, "i801_smbus", TPCH_GROUP, -1);
+	fx_pci(TPCH_SPI, 0x8086, 0x7aa4, 0x0c8000, "intel-spi", TPCH_GROUP, -1);
+}

@@ -78,6 +78,20 @@ void fx_topology5(void);
  * nvme: an NVMe controller (nvme) whose nvme0n1p2 is mounted on / (ext4).
  * nic: an Ethernet controller (e1000e), eth0, carrying the IPv4 default route.
  */
+/*
+ * An Intel PCH (a B660 board): host bridge 00:00.0 alone in group 0; the functions of
+ * 00:1f in group 10, as Intel boards put them (no ACS between functions of one device):
+ * LPC/eSPI 00:1f.0 (ISA bridge 0x060100, no driver), HD audio 00:1f.3 (snd_hda_intel),
+ * SMBus 00:1f.4 (i801_smbus from i2c_i801), SPI flash 00:1f.5 (0x0c8000, intel-spi from
+ * spi_intel_pci).
+ */
+#define TPCH_LPC "0000:00:1f.0"
+#define TPCH_AUDIO "0000:00:1f.3"
+#define TPCH_SMBUS "0000:00:1f.4"
+#define TPCH_SPI "0000:00:1f.5"
+#define TPCH_GROUP 10
+void fx_topology_pch(void);
+
 #define TBAD_NVME "0000:02:00.0"
 #define TBAD_NIC "0000:03:00.0"
 void fx_topology_bad_nvme(void);
