@@ -56,8 +56,13 @@ void config_defaults(struct vm_config *cfg);
  */
 int config_apply_file(const char *path, struct vm_config *cfg);
 
-/* The owner uid config files must have (0; tests may change it). */
+/* The owner uid config files, their directories and the journals must have (0; tests
+ * may change it). */
 void config_set_required_owner(unsigned uid);
+unsigned config_required_owner(void);
+
+/* A systemd unit name as the configuration takes it (display-manager, stop-units). */
+bool config_unit_name_valid(const char *name);
 
 /* VM name fit for a path: 1..VM_NAME_MAX bytes of well-formed UTF-8 with no control
  * character (C0, DEL, C1) and no '/', no leading '.'. */
@@ -65,7 +70,8 @@ bool config_vm_name_valid(const char *name);
 
 /*
  * Loads ROOT/etc/vfio-handoff/vfio-handoff.conf (optional) then
- * ROOT/etc/vfio-handoff/vm.d/<vm>.conf. Returns 1 when the VM opted in (its file exists),
+ * ROOT/etc/vfio-handoff/vm.d/<vm>.conf. Both directories get the files' rules (owner,
+ * no group/other write, no symlink); a missing one means no file in it. Returns 1 when the VM opted in (its file exists),
  * 0 when it did not (cfg then holds defaults+global), negative on error with a reason.
  * An invalid VM name is -EINVAL with a reason.
  */

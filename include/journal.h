@@ -10,6 +10,7 @@
 #include "step.h"
 
 #define RUN_DIR "/run/vfio-handoff"
+#define JOURNAL_MAX_DEVS 64
 
 struct journal {
 	int fd;
@@ -28,14 +29,18 @@ struct journal_data {
  * holds it until closed. */
 int journal_lock(int timeout_ms, int *ret_fd);
 
-/* Creates the journal of vm (must not exist: -EEXIST) and records the claimed devices. */
+/* Creates the journal of vm and records the claimed devices. One that exists already:
+ * -EEXIST, unless it records no step (nothing was done), when it is replaced. */
 int journal_create(const char *vm, const struct bdf *devs, size_t n, struct journal *ret);
 /* Appends one step and flushes it to stable storage before returning. */
 int journal_append(struct journal *j, const struct step *s);
 void journal_close(struct journal *j);
 
-/* Reads vm's journal. -ENOENT when there is none. A malformed journal: -EBADMSG with a
- * reason naming file:line. */
+/* Reads vm's journal. -ENOENT when there is none (no reason). Refused with a reason
+ * naming the file: a symlink, not a regular file, an owner other than the required one
+ * (root), writable by group or other (-EPERM); over 1 MiB (-EFBIG); a malformed entry
+ * or a field the planner would not write (-EBADMSG, naming file:line). An empty journal
+ * (a crash between creating and writing it) reads as nothing done: no device, no step. */
 int journal_read(const char *vm, struct journal_data *ret);
 void journal_data_free(struct journal_data *d);
 /* Replaces vm's journal with the given steps (what release could not undo); removes it
@@ -47,7 +52,9 @@ int journal_remove(const char *vm);
 int journal_list(char ***ret, size_t *ret_n);
 void journal_list_free(char **names, size_t n);
 
-/* The VM whose journal claims addr (other than self), into owner. 1 found, 0 not. */
+/* The VM whose journal claims addr (other than self), into owner. 1 found, 0 not.
+ * Fails closed: another VM's journal that cannot be read may claim it, so that is an
+ * error with journal_read()'s reason (the file and why). */
 int journal_find_owner(const struct bdf *addr, const char *self, char *owner, size_t n);
 
 #endif

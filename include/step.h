@@ -3,6 +3,7 @@
 #ifndef VH_STEP_H
 #define VH_STEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -62,7 +63,13 @@ const struct step_ops *step_ops_of(enum step_kind kind);
 int step_format(const struct step *s, char *buf, size_t n);
 /* Human form "kind arg (rec)" for plan output and logs. */
 int step_describe(const struct step *s, char *buf, size_t n);
+/* Parses the text form; the fields must pass step_valid(). */
 int step_parse(const char *line, struct step *ret);
+/* Whether the step's fields are what the planner writes for its kind: canonical PCI
+ * addresses, unit, module, driver, platform device and vtcon names from a bounded
+ * character set (no '/', never "." or ".."), module options as the configuration takes
+ * them. Anything read back from a journal passes this before it reaches a path. */
+bool step_valid(const struct step *s);
 
 int step_apply(const struct step *s, const struct step_env *env);
 int step_undo(const struct step *s, const struct step_env *env);

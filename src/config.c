@@ -25,6 +25,11 @@ void config_set_required_owner(unsigned uid)
 	required_owner = uid;
 }
 
+unsigned config_required_owner(void)
+{
+	return required_owner;
+}
+
 void config_defaults(struct vm_config *cfg)
 {
 	*cfg = (struct vm_config){
@@ -124,6 +129,11 @@ static bool unit_name_valid(const char *s, size_t size)
 		if (has_suffix(s, suffixes[i]))
 			return true;
 	return false;
+}
+
+bool config_unit_name_valid(const char *s)
+{
+	return unit_name_valid(s, sizeof(((struct vm_config *)0)->display_manager));
 }
 
 static int parse_devices(const struct line_ctx *lc, char *v, struct vm_config *cfg)
@@ -479,7 +489,7 @@ static int parse_line(const char *path, int line, char *s, int *seen, struct vm_
 			  sanitize(q, sizeof(q), key));
 }
 
-static int check_owner(const char *path, int fd)
+static int check_owner(const char *path, int fd, bool dir)
 {
 	struct stat st;
 
@@ -488,7 +498,9 @@ static int check_owner(const char *path, int fd)
 
 		return reason_set(-e, "%s: stat failed: %s", path, strerror(e));
 	}
-	if (!S_ISREG(st.st_mode))
+	if (dir && !S_ISDIR(st.st_mode))
+		return reason_set(-EPERM, "%s: refused: not a directory", path);
+	if (!dir && !S_ISREG(st.st_mode))
 		return reason_set(-EPERM, "%s: refused: not a regular file", path);
 	if (st.st_uid != required_owner) {
 		if (required_owner == 0)
@@ -526,7 +538,7 @@ int config_apply_file(const char *path, struct vm_config *cfg)
 			return reason_set(-EPERM, "%s: refused: is a symbolic link", path);
 		return reason_set(-e, "%s: cannot open: %s", path, strerror(e));
 	}
-	r = check_owner(path, fd);
+	r = check_owner(path, fd, false);
 	if (r < 0)
 		return r;
 
@@ -629,6 +641,35 @@ bool config_vm_name_valid(const char *name)
 	return visible;
 }
 
+/*
+ * The directory path (rooted) holds the files: whoever can write it can add, remove or
+ * swap them whatever their own owner and mode, so it gets the same rules, and is not a
+ * symlink. Missing: -ENOENT without a reason.
+ */
+static int check_dir(const char *path)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return -ENOENT;
+		if (e == ELOOP)
+			return reason_set(-EPERM, "%s: refused: is a symbolic link", path);
+		if (e == ENOTDIR) {
+			struct stat st;
+
+			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+				return reason_set(-EPERM, "%s: refused: is a symbolic link", path);
+			return reason_set(-EPERM, "%s: refused: not a directory", path);
+		}
+		return reason_set(-e, "%s: cannot open: %s", path, strerror(e));
+	}
+	return check_owner(path, fd, true);
+}
+
 static int vm_conf_path(char *buf, size_t n, const char *vm)
 {
 	return path_join(buf, n, "%s/%s.conf", CONFIG_VM_DIR, vm);
@@ -645,6 +686,17 @@ int config_load(const char *vm, struct vm_config *cfg)
 				  sanitize(q, sizeof(q), vm ?: ""));
 
 	config_defaults(&tmp);
+	/* No configuration directory: nothing opted in, defaults. */
+	r = path_join(path, sizeof(path), "%s", CONFIG_DIR);
+	if (r < 0)
+		return reason_set(r, "%s: path too long under root %s", CONFIG_DIR, root_get());
+	r = check_dir(path);
+	if (r == -ENOENT) {
+		*cfg = tmp;
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	r = path_join(path, sizeof(path), "%s", CONFIG_GLOBAL);
 	if (r < 0)
 		return reason_set(r, "%s: path too long under root %s", CONFIG_GLOBAL, root_get());
@@ -652,6 +704,16 @@ int config_load(const char *vm, struct vm_config *cfg)
 	if (r < 0 && r != -ENOENT)
 		return r;
 
+	r = path_join(path, sizeof(path), "%s", CONFIG_VM_DIR);
+	if (r < 0)
+		return reason_set(r, "%s: path too long under root %s", CONFIG_VM_DIR, root_get());
+	r = check_dir(path);
+	if (r == -ENOENT) {
+		*cfg = tmp;
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	r = vm_conf_path(path, sizeof(path), vm);
 	if (r < 0)
 		return reason_set(r, "%s/%s.conf: path too long under root %s", CONFIG_VM_DIR, vm,

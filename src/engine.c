@@ -87,8 +87,16 @@ static int check_owners(const struct plan *p)
 		char owner[256];
 		int r = journal_find_owner(&p->devs[i].addr, p->vm, owner, sizeof(owner));
 
-		if (r < 0)
-			return reason_set(r, "cannot read the journals: %s", strerror(-r));
+		if (r < 0) {
+			char why[512];
+
+			/* Fails closed: a journal we cannot read may hold this device. */
+			snprintf(why, sizeof(why), "%s",
+				 reason_get()[0] ? reason_get() : strerror(-r));
+			reason_clear();
+			return reason_set(r, "VM '%s': cannot tell whether %s is free: %s", p->vm,
+					  p->devs[i].name, why);
+		}
 		if (r > 0)
 			return reason_set(-EBUSY, "VM '%s': device %s is held by VM '%s'", p->vm,
 					  p->devs[i].name, owner);

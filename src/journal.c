@@ -15,6 +15,30 @@
 
 #define JOURNAL_MAGIC "vfio-handoff-journal 1"
 #define JOURNAL_SUFFIX ".journal"
+/* A hand-off of 64 devices with every step kind is a few KiB. */
+#define JOURNAL_MAX_BYTES (1024 * 1024)
+#define JOURNAL_MAX_STEPS 1024
+#define JOURNAL_LINE_MAX (STEP_ARG_MAX + STEP_REC_MAX + 80)
+
+/* The directory of the journals gets their rules: whoever could write it could plant or
+ * swap a journal. A symlink is refused. 0, -ENOENT, or -EPERM with a reason. */
+static int check_run_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return reason_set(-EPERM, "%s: refused: is a symbolic link", dir);
+	if (!S_ISDIR(st.st_mode))
+		return reason_set(-EPERM, "%s: refused: not a directory", dir);
+	if (st.st_uid != config_required_owner())
+		return reason_set(-EPERM, "%s: refused: owner uid %u, not %u", dir,
+				  (unsigned)st.st_uid, config_required_owner());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return reason_set(-EPERM, "%s: refused: writable by group or other", dir);
+	return 0;
+}
 
 static int run_dir(char *buf, size_t n)
 {
@@ -28,8 +52,11 @@ static int run_dir(char *buf, size_t n)
 	if (path_join(p, sizeof(p), "/run") == 0)
 		mkdir(p, 0755);
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+		return reason_set(-errno, "cannot create %s: %s", buf, strerror(errno));
+	r = check_run_dir(buf);
+	if (r < 0 && r != -EPERM)
+		return reason_set(r, "%s: %s", buf, strerror(-r));
+	return r;
 }
 
 static int journal_path(const char *vm, char *buf, size_t n)
@@ -60,7 +87,7 @@ int journal_lock(int timeout_ms, int *ret_fd)
 
 	r = run_dir(dir, sizeof(dir));
 	if (r < 0)
-		return reason_set(r, "cannot create %s: %s", dir, strerror(-r));
+		return r;
 	r = snprintf_chk(p, sizeof(p), "%s/lock", dir);
 	if (r < 0)
 		return r;
@@ -98,6 +125,29 @@ static int sync_dir(const char *dir)
 	return 0;
 }
 
+/* A journal of vm that records no step (empty after a crash between its creation and
+ * its first write, or with its devices only) says nothing was done: removed, so a new
+ * prepare can start. One with steps stays (-EEXIST, no reason). */
+static int replace_undone(const char *vm, const char *path)
+{
+	struct journal_data d;
+	int r;
+
+	r = journal_read(vm, &d);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = d.n_steps ? -EEXIST : 0;
+	journal_data_free(&d);
+	if (r < 0)
+		return 0; /* the caller's open says EEXIST */
+	log_info("%s records no step: nothing was done; replaced", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return reason_set(-errno, "cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
 int journal_create(const char *vm, const struct bdf *devs, size_t n, struct journal *ret)
 {
 	char dir[VH_PATH_MAX], buf[512];
@@ -105,11 +155,18 @@ int journal_create(const char *vm, const struct bdf *devs, size_t n, struct jour
 
 	r = run_dir(dir, sizeof(dir));
 	if (r < 0)
-		return reason_set(r, "cannot create %s: %s", dir, strerror(-r));
+		return r;
 	r = journal_path(vm, ret->path, sizeof(ret->path));
 	if (r < 0)
 		return reason_set(r, "invalid VM name '%s'", vm);
 	ret->fd = open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ret->fd < 0 && errno == EEXIST) {
+		r = replace_undone(vm, ret->path);
+		if (r < 0)
+			return r;
+		ret->fd =
+		    open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
 	if (ret->fd < 0) {
 		r = -errno;
 		if (r == -EEXIST)
@@ -177,58 +234,170 @@ void journal_data_free(struct journal_data *d)
 	d->n_devs = d->n_steps = 0;
 }
 
-static int parse_line(struct journal_data *d, char *line)
+/* One line (without its newline) after the magic one, in the order journal_create and
+ * journal_append write them: "vm", then "device" lines, then "step" lines. */
+static int parse_line(struct journal_data *d, const char *vm, char *line)
 {
 	if (str_has_prefix(line, "vm\t")) {
+		/* Once, first, and naming the file's own VM. */
+		if (d->vm[0] || d->n_devs || d->n_steps || strcmp(line + 3, vm) != 0)
+			return -EINVAL;
 		return strlcpy_chk(d->vm, line + 3, sizeof(d->vm));
 	} else if (str_has_prefix(line, "device\t")) {
-		struct bdf *tmp = realloc(d->devs, (d->n_devs + 1) * sizeof(*tmp));
+		struct bdf *tmp;
+		struct bdf b;
+		char canon[BDF_STRLEN];
 
+		if (!d->vm[0] || d->n_steps || d->n_devs == JOURNAL_MAX_DEVS ||
+		    bdf_parse(line + 7, &b) < 0 || strcmp(bdf_fmt(&b, canon), line + 7) != 0)
+			return -EINVAL;
+		tmp = realloc(d->devs, (d->n_devs + 1) * sizeof(*tmp));
 		if (!tmp)
 			return -ENOMEM;
 		d->devs = tmp;
-		return bdf_parse(line + 7, &d->devs[d->n_devs++]) < 0 ? (d->n_devs--, -EINVAL) : 0;
+		d->devs[d->n_devs++] = b;
+		return 0;
 	} else if (str_has_prefix(line, "step\t")) {
-		struct step *tmp = realloc(d->steps, (d->n_steps + 1) * sizeof(*tmp));
+		struct step st;
 
-		if (!tmp)
-			return -ENOMEM;
-		d->steps = tmp;
-		if (step_parse(line + 5, &d->steps[d->n_steps]) < 0)
+		if (!d->vm[0] || d->n_steps == JOURNAL_MAX_STEPS || step_parse(line + 5, &st) < 0)
 			return -EINVAL;
-		d->n_steps++;
+		if (d->n_steps % 16 == 0) {
+			struct step *tmp = realloc(d->steps, (d->n_steps + 16) * sizeof(*tmp));
+
+			if (!tmp)
+				return -ENOMEM;
+			d->steps = tmp;
+		}
+		d->steps[d->n_steps++] = st;
 		return 0;
 	}
 	return -EINVAL;
 }
 
+/*
+ * Opens vm's journal for reading with the checks configuration files get: not a symlink,
+ * a regular file owned by the required owner (root) and not writable by group or other,
+ * at most JOURNAL_MAX_BYTES. -ENOENT without a reason; otherwise a reason naming path.
+ */
+static int journal_open(const char *path, struct stat *ret_st)
+{
+	int fd, e;
+
+	/* O_NONBLOCK: a FIFO planted here must not hang the hook; fstat refuses it next. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return -ENOENT;
+		if (e == ELOOP)
+			return reason_set(-EPERM, "journal %s refused: it is a symbolic link",
+					  path);
+		return reason_set(-e, "cannot open journal %s: %s", path, strerror(e));
+	}
+	if (fstat(fd, ret_st) < 0) {
+		e = errno;
+		close(fd);
+		return reason_set(-e, "cannot stat journal %s: %s", path, strerror(e));
+	}
+	e = 0;
+	if (!S_ISREG(ret_st->st_mode))
+		e = reason_set(-EPERM, "journal %s refused: not a regular file", path);
+	else if (ret_st->st_uid != config_required_owner())
+		e = reason_set(-EPERM,
+			       "journal %s refused: owner uid %u, not %u (not written by "
+			       "vfio-handoff; remove it once you know what it is)",
+			       path, (unsigned)ret_st->st_uid, config_required_owner());
+	else if (ret_st->st_mode & (S_IWGRP | S_IWOTH))
+		e = reason_set(-EPERM,
+			       "journal %s refused: writable by group or other (mode %04o; "
+			       "vfio-handoff writes 0600)",
+			       path, (unsigned)(ret_st->st_mode & 07777));
+	else if (ret_st->st_size > JOURNAL_MAX_BYTES)
+		e = reason_set(-EFBIG,
+			       "journal %s refused: %lld bytes, over the 1 MiB a journal can "
+			       "reach",
+			       path, (long long)ret_st->st_size);
+	if (e < 0) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Reads the whole file (at most JOURNAL_MAX_BYTES, whatever fstat said) into *ret. */
+static int read_bounded(int fd, char **ret, size_t *ret_len)
+{
+	char *buf = malloc(JOURNAL_MAX_BYTES + 1);
+	size_t len = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (len <= JOURNAL_MAX_BYTES) {
+		ssize_t n = read(fd, buf + len, JOURNAL_MAX_BYTES + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > JOURNAL_MAX_BYTES) {
+		free(buf);
+		return -EFBIG;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
 int journal_read(const char *vm, struct journal_data *ret)
 {
-	char path[VH_PATH_MAX], line[STEP_ARG_MAX + STEP_REC_MAX + 80];
-	_cleanup_fclose_ FILE *f = NULL;
+	char path[VH_PATH_MAX];
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t len = 0;
+	char *line, *end;
 	int r, lineno = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	r = journal_path(vm, path, sizeof(path));
 	if (r < 0)
 		return reason_set(r, "invalid VM name '%s'", vm);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
-
+	fd = journal_open(path, &st);
+	if (fd < 0)
+		return fd;
+	r = read_bounded(fd, &buf, &len);
+	if (r == -EFBIG)
+		return reason_set(r, "journal %s refused: over the 1 MiB a journal can reach",
+				  path);
+	if (r < 0)
+		return reason_set(r, "cannot read journal %s: %s", path, strerror(-r));
+	for (line = buf; line < buf + len; line = end + 1) {
+		end = memchr(line, '\n', (size_t)(buf + len - line));
 		lineno++;
-		if (len == 0 || line[len - 1] != '\n') {
-			if (feof(f)) {
-				/* Torn last entry: it was being written, so never applied. */
-				log_warn("%s:%d: incomplete last entry ignored", path, lineno);
-				break;
+		if (!end) {
+			if (lineno == 1 && !str_has_prefix(JOURNAL_MAGIC, line)) {
+				r = -EBADMSG;
+				goto bad;
 			}
+			/* Torn last entry: it was being written, so never applied. */
+			log_warn("%s:%d: incomplete last entry ignored", path, lineno);
+			break;
+		}
+		*end = '\0';
+		if (end - line >= JOURNAL_LINE_MAX || memchr(line, '\0', (size_t)(end - line))) {
 			r = -EBADMSG;
 			goto bad;
 		}
-		line[len - 1] = '\0';
 		if (lineno == 1) {
 			if (strcmp(line, JOURNAL_MAGIC) != 0) {
 				r = -EBADMSG;
@@ -236,14 +405,12 @@ int journal_read(const char *vm, struct journal_data *ret)
 			}
 			continue;
 		}
-		r = parse_line(ret, line);
+		r = parse_line(ret, vm, line);
 		if (r < 0)
 			goto bad;
 	}
-	if (lineno == 0) {
-		r = -EBADMSG;
-		goto bad;
-	}
+	/* Empty, or torn before its first line ended: a crash between creating the journal
+	 * and writing it. Nothing was done. */
 	if (!ret->vm[0])
 		strlcpy_chk(ret->vm, vm, sizeof(ret->vm));
 	return 0;
@@ -328,6 +495,11 @@ int journal_list(char ***ret, size_t *ret_n)
 	r = path_join(dir, sizeof(dir), RUN_DIR);
 	if (r < 0)
 		return r;
+	r = check_run_dir(dir);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r == -EPERM ? r : reason_set(r, "%s: %s", dir, strerror(-r));
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -374,7 +546,6 @@ int journal_find_owner(const struct bdf *addr, const char *self, char *owner, si
 {
 	char **names;
 	size_t count;
-	bool had_reason = reason_get()[0] != '\0';
 	int found = 0, r;
 
 	r = journal_list(&names, &count);
@@ -385,15 +556,16 @@ int journal_find_owner(const struct bdf *addr, const char *self, char *owner, si
 
 		if (self && strcmp(names[i], self) == 0)
 			continue;
+		/* Never written by us (journal_create refuses such names): it owns nothing. */
 		if (!config_vm_name_valid(names[i]))
 			continue;
-		if (journal_read(names[i], &d) < 0) {
-			/* Not this VM's problem: say so in the log, keep its own reason clean. */
-			log_warn("cannot read the journal of VM '%s'; its devices are not known",
-				 names[i]);
-			if (!had_reason)
-				reason_clear();
-			continue;
+		r = journal_read(names[i], &d);
+		if (r == -ENOENT)
+			continue; /* released meanwhile */
+		if (r < 0) {
+			/* It may hold this device: fail closed, with its file and why. */
+			found = r;
+			break;
 		}
 		for (size_t k = 0; k < d.n_devs; k++)
 			if (bdf_equal(&d.devs[k], addr)) {

@@ -28,6 +28,18 @@ int plan_add_step(struct plan *p, enum step_kind kind, const char *arg, const ch
 	if (strlcpy_chk(s->arg, arg, sizeof(s->arg)) < 0 ||
 	    strlcpy_chk(s->rec, rec ? rec : "", sizeof(s->rec)) < 0)
 		return reason_set(-ENAMETOOLONG, "step argument too long: %s", arg);
+	/* What the journal would refuse to read back must not be done: release could not
+	 * undo it. */
+	if (!step_valid(s)) {
+		char line[STEP_ARG_MAX + STEP_REC_MAX + 64];
+
+		if (step_describe(s, line, sizeof(line)) < 0)
+			snprintf(line, sizeof(line), "%s", arg);
+		return reason_set(-EINVAL,
+				  "cannot plan '%s': a name in it is outside what "
+				  "the journal accepts",
+				  line);
+	}
 	p->n_steps++;
 	return 0;
 }

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bdf.h"
+#include "config.h"
 #include "log.h"
 #include "step.h"
 #include "util.h"
@@ -49,6 +51,169 @@ static bool field_ok(const char *s)
 	return true;
 }
 
+/* --- field rules: what the planner writes, and nothing else --- */
+
+#define NAME_MAX_LEN 64 /* module, driver and platform device names */
+
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A name that becomes one component of a sysfs path, or an argument: 1..max-1 bytes of
+ * letters, digits and extra, starting with a letter, digit or '_' (so never ".", "..",
+ * a hidden name or an option), and no '/'. */
+static bool name_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = strnlen(s, max);
+
+	if (n == 0 || n == max || !(alnum(s[0]) || s[0] == '_'))
+		return false;
+	for (; *s; s++)
+		if (!alnum(*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
+/* Driver names as the kernel shows them under /sys/bus/<bus>/drivers. */
+static bool driver_ok(const char *s)
+{
+	return name_ok(s, NAME_MAX_LEN, "_.-");
+}
+
+/* Module names as modprobe knows them. */
+static bool module_ok(const char *s)
+{
+	return name_ok(s, NAME_MAX_LEN, "_-");
+}
+
+/* The canonical form only ("0000:01:00.0"): the planner writes nothing else. */
+static bool bdf_ok(const char *s)
+{
+	char canon[BDF_STRLEN];
+	struct bdf b;
+
+	return bdf_parse(s, &b) == 0 && strcmp(bdf_fmt(&b, canon), s) == 0;
+}
+
+static bool vtcon_ok(const char *s)
+{
+	size_t n;
+
+	if (!str_has_prefix(s, "vtcon"))
+		return false;
+	s += 5;
+	n = strspn(s, "0123456789");
+	return n >= 1 && n <= 3 && !s[n];
+}
+
+/* Printable ASCII, for text that is only compared and shown (a console's name). */
+static bool text_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+/* end-holders: the device nodes shown in plan output, "/dev/dri/card0 /dev/fb0 ...". */
+static bool nodes_ok(const char *rec)
+{
+	char buf[STEP_REC_MAX], *tok, *save = NULL;
+
+	if (!*rec)
+		return true;
+	if (strlcpy_chk(buf, rec, sizeof(buf)) < 0 || buf[0] == ' ' || strstr(buf, "  "))
+		return false;
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "...") == 0)
+			continue;
+		if (!str_has_prefix(tok, "/dev/") || strstr(tok, "..") || strstr(tok, "//"))
+			return false;
+		for (const char *c = tok; *c; c++)
+			if (!alnum(*c) && !strchr("_.:/+-", *c))
+				return false;
+	}
+	return true;
+}
+
+/* unload-module: "" or "devs=B@driver,B@driver" (the handed devices to bind back). */
+static bool unload_rec_ok(const char *rec)
+{
+	char buf[STEP_REC_MAX], *tok, *save = NULL;
+
+	if (!*rec)
+		return true;
+	if (!str_has_prefix(rec, "devs=") || strlcpy_chk(buf, rec + 5, sizeof(buf)) < 0 ||
+	    !buf[0] || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *at = strchr(tok, '@');
+
+		if (!at)
+			return false;
+		*at++ = '\0';
+		if (!bdf_ok(tok) || !driver_ok(at))
+			return false;
+	}
+	return true;
+}
+
+/* load-module: module options as the configuration accepts them (key=value, single
+ * spaces between; never ids=). */
+static bool options_ok(const char *rec)
+{
+	char buf[STEP_REC_MAX], *tok, *save = NULL;
+
+	if (!*rec)
+		return true;
+	if (strlcpy_chk(buf, rec, sizeof(buf)) < 0 || buf[0] == ' ' ||
+	    buf[strlen(buf) - 1] == ' ' || strstr(buf, "  "))
+		return false;
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq || eq == tok || !eq[1] || (eq - tok == 3 && !strncmp(tok, "ids", 3)))
+			return false;
+		for (const char *c = tok; c < eq; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+				return false;
+		for (const char *c = eq + 1; *c; c++)
+			if (!alnum(*c) && !strchr("_.,:-", *c))
+				return false;
+	}
+	return true;
+}
+
+bool step_valid(const struct step *s)
+{
+	const char *a = s->arg, *r = s->rec;
+
+	switch (s->kind) {
+	case STEP_STOP_UNIT:
+		return config_unit_name_valid(a) && (!*r || config_unit_name_valid(r));
+	case STEP_END_HOLDERS:
+		return bdf_ok(a) && nodes_ok(r);
+	case STEP_UNBIND_VTCON:
+		return vtcon_ok(a) && text_ok(r);
+	case STEP_UNBIND_FB:
+		return name_ok(a, NAME_MAX_LEN, "_.-") && (!*r || driver_ok(r));
+	case STEP_UNLOAD_MODULE:
+		return module_ok(a) && unload_rec_ok(r);
+	case STEP_LOAD_MODULE:
+		return module_ok(a) && options_ok(r);
+	case STEP_OVERRIDE:
+		return bdf_ok(a) && (!*r || driver_ok(r));
+	case STEP_UNBIND:
+		return bdf_ok(a) && driver_ok(r);
+	case STEP_BIND_VFIO:
+		return bdf_ok(a) && !*r;
+	case STEP__MAX:
+		break;
+	}
+	return false;
+}
+
 int step_parse(const char *line, struct step *ret)
 {
 	char buf[STEP_ARG_MAX + STEP_REC_MAX + 64], *kind, *arg, *rec;
@@ -78,6 +243,8 @@ int step_parse(const char *line, struct step *ret)
 	if (strlcpy_chk(s.arg, arg, sizeof(s.arg)) < 0)
 		return -EINVAL;
 	if (strcmp(rec, "-") != 0 && strlcpy_chk(s.rec, rec, sizeof(s.rec)) < 0)
+		return -EINVAL;
+	if (!step_valid(&s))
 		return -EINVAL;
 	*ret = s;
 	return 0;

@@ -671,6 +671,58 @@ static void test_load_errors_name_the_file(void **state)
 	assert_int_equal(c.timeout_ms, 1);
 }
 
+/* The directory decides which files exist: one anybody could write lets them opt a VM
+ * in or swap its file, whatever the file's own owner and mode. */
+static void test_config_directories_are_checked_like_the_files(void **state)
+{
+	char dir[256], moved[256], want[1024];
+	struct vm_config c;
+
+	put("/etc/vfio-handoff/vm.d/win10.conf", "timeout = 3\n", 0644);
+	snprintf(dir, sizeof(dir), "%s/etc/vfio-handoff/vm.d", root);
+	assert_int_equal(chmod(dir, 0775), 0);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), -EPERM);
+	snprintf(want, sizeof(want), "%s: refused: writable by group or other (chmod go-w %s)",
+		 dir, dir);
+	assert_string_equal(reason_get(), want);
+	assert_int_equal(chmod(dir, 0757), 0);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), -EPERM);
+	assert_string_equal(reason_get(), want);
+
+	assert_int_equal(chmod(dir, 0755), 0);
+	config_set_required_owner((unsigned)geteuid() + 1);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), -EPERM);
+	snprintf(want, sizeof(want), "%s/etc/vfio-handoff: refused: not owned by uid %u (owner "
+		 "uid %u)", root, geteuid() + 1, geteuid());
+	assert_string_equal(reason_get(), want);
+	config_set_required_owner((unsigned)geteuid());
+
+	/* A symlinked vm.d is not followed. */
+	snprintf(moved, sizeof(moved), "%s/elsewhere", root);
+	assert_int_equal(rename(dir, moved), 0);
+	assert_int_equal(symlink(moved, dir), 0);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), -EPERM);
+	snprintf(want, sizeof(want), "%s: refused: is a symbolic link", dir);
+	assert_string_equal(reason_get(), want);
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(rename(moved, dir), 0);
+
+	/* The parent too: whoever can write it can replace vm.d. */
+	snprintf(dir, sizeof(dir), "%s/etc/vfio-handoff", root);
+	assert_int_equal(chmod(dir, 0775), 0);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), -EPERM);
+	assert_non_null(strstr(reason_get(), "etc/vfio-handoff: refused: writable by group"));
+	assert_int_equal(chmod(dir, 0755), 0);
+	reason_clear();
+	assert_int_equal(config_load("win10", &c), 1);
+	assert_int_equal(c.timeout_ms, 3000);
+}
+
 /* The shipped examples, installed as they are, must load and change nothing: every key
  * in them is commented out. */
 static void test_shipped_examples_load_as_defaults(void **state)
@@ -793,6 +845,7 @@ int main(void)
 		T(test_load_without_files_gives_defaults),
 		T(test_vm_file_overrides_global),
 		T(test_load_errors_name_the_file),
+		T(test_config_directories_are_checked_like_the_files),
 		T(test_shipped_examples_load_as_defaults),
 		T(test_shipped_examples_uncommented_load),
 	};

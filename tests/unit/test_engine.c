@@ -519,6 +519,99 @@ static void test_crash_mid_prepare_leaves_a_journal_that_recover_undoes(void **s
 	free(before);
 }
 
+/* The owner check fails closed: another VM's journal that cannot be read may hold the
+ * device, so prepare is refused naming the journal and why. */
+static void test_prepare_is_refused_while_another_vms_journal_is_unreadable(void **state)
+{
+	fx_topology1();
+	preload_vfio();
+	opt_in("work");
+	xml_with("work", (const char *const[]){ T1_GPU, NULL });
+	fx_write("run/vfio-handoff/gaming.journal",
+		 "vfio-handoff-journal 1\nvm\tgaming\ndevice\t0000:01:00.0\nstep\tbogus\n");
+	assert_int_equal(chmod(fx_path("run/vfio-handoff/gaming.journal"), 0600), 0);
+	char *before = fx_snapshot();
+	int writes = fx_writes();
+
+	reason_clear();
+	assert_true(engine_prepare("work", &cfg, &dom, false, NULL) < 0);
+	assert_non_null(strstr(reason_get(), "gaming.journal:4"));
+	assert_non_null(strstr(reason_get(), "VM 'work'"));
+	assert_int_equal(fx_writes(), writes);
+	assert_false(has_journal("work"));
+	assert_same_tree(before);
+
+	/* Not root's: as refused, naming the owner. */
+	fx_write("run/vfio-handoff/gaming.journal", "vfio-handoff-journal 1\nvm\tgaming\n");
+	assert_int_equal(chmod(fx_path("run/vfio-handoff/gaming.journal"), 0600), 0);
+	assert_int_equal(chown(fx_path("run/vfio-handoff/gaming.journal"), getuid() + 1000, 0), 0);
+	reason_clear();
+	assert_true(engine_prepare("work", &cfg, &dom, false, NULL) < 0);
+	assert_non_null(strstr(reason_get(), "gaming.journal"));
+	assert_non_null(strstr(reason_get(), "owner uid"));
+	assert_int_equal(fx_writes(), writes);
+	free(before);
+}
+
+/* A crash between creating a journal and its first write leaves it empty. Nothing was
+ * done: prepare goes ahead, and release and recover remove it. */
+static void test_empty_journal_is_nothing_done_for_prepare_release_and_recover(void **state)
+{
+	fx_topology1();
+	preload_vfio();
+	opt_in("win10");
+	xml_with("win10", (const char *const[]){ T1_GPU, NULL });
+	char *before = fx_snapshot();
+
+	fx_write("run/vfio-handoff/win10.journal", "");
+	assert_int_equal(chmod(fx_path("run/vfio-handoff/win10.journal"), 0600), 0);
+	reason_clear();
+	assert_int_equal(engine_release("win10"), 0);
+	assert_false(has_journal("win10"));
+
+	fx_write("run/vfio-handoff/win10.journal", "");
+	assert_int_equal(chmod(fx_path("run/vfio-handoff/win10.journal"), 0600), 0);
+	assert_int_equal(engine_recover(NULL), 0);
+	assert_false(has_journal("win10"));
+
+	fx_write("run/vfio-handoff/win10.journal", "");
+	assert_int_equal(chmod(fx_path("run/vfio-handoff/win10.journal"), 0600), 0);
+	assert_int_equal(engine_prepare("win10", &cfg, &dom, false, NULL), 0);
+	assert_string_equal(fx_driver_of(T1_GPU), "vfio-pci");
+	assert_int_equal(engine_release("win10"), 0);
+	assert_same_tree(before);
+	free(before);
+}
+
+/* A crafted record cannot make recover write outside the root: the journal is refused
+ * before any undo runs, and stays for a person to look at. */
+static void test_crafted_journal_makes_recover_touch_nothing(void **state)
+{
+	static const char *const records[] = {
+		"step\tunbind-fb\tefi-framebuffer.0\t../../../../../../../../../../tmp\n",
+		"step\tunbind\t0000:01:00.0\t../../../../../../../../../../tmp\n",
+		"step\toverride\t../../../../../../../../../tmp/x\t-\n",
+	};
+
+	fx_topology1();
+	fx_platform_fb("efi-framebuffer.0", NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(records); i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text),
+			 "vfio-handoff-journal 1\nvm\twin10\ndevice\t0000:01:00.0\n%s", records[i]);
+		fx_write("run/vfio-handoff/win10.journal", text);
+		assert_int_equal(chmod(fx_path("run/vfio-handoff/win10.journal"), 0600), 0);
+		int writes = fx_writes();
+
+		reason_clear();
+		assert_true(engine_recover(NULL) < 0);
+		if (fx_writes() != writes)
+			fail_msg("a kernel op was attempted for: %s", records[i]);
+		assert_true(has_journal("win10"));
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -543,6 +636,9 @@ int main(void)
 		T(test_second_vm_asking_for_a_handed_device_is_refused_by_name),
 		T(test_same_vm_prepared_twice_keeps_its_journal),
 		T(test_crash_mid_prepare_leaves_a_journal_that_recover_undoes),
+		T(test_prepare_is_refused_while_another_vms_journal_is_unreadable),
+		T(test_empty_journal_is_nothing_done_for_prepare_release_and_recover),
+		T(test_crafted_journal_makes_recover_touch_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
