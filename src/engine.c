@@ -30,6 +30,58 @@ static void fault_point(const char *when, size_t k)
 		raise(SIGKILL);
 }
 
+/*
+ * INT, TERM and HUP while the host is being changed: `sudo vfio-handoff prepare` in a
+ * desktop terminal gets SIGHUP as soon as step 1 stops the display manager. Dying there
+ * leaves the host half handed over; instead the signal is noted, the current step
+ * finishes, and prepare rolls back (release finishes what it started). Handlers, not a
+ * blocked mask: exec resets handlers, so the programs we run get the default actions. A
+ * signal the caller ignores (nohup) stays ignored.
+ */
+static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t stop_signal;
+
+struct signal_hold {
+	struct sigaction old[ARRAY_SIZE(held_signals)];
+	bool set[ARRAY_SIZE(held_signals)];
+};
+
+static void note_signal(int sig)
+{
+	if (!stop_signal)
+		stop_signal = sig;
+}
+
+static void signals_hold(struct signal_hold *h)
+{
+	struct sigaction sa = {.sa_handler = note_signal, .sa_flags = SA_RESTART};
+
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(held_signals); i++) {
+		h->set[i] = false;
+		if (sigaction(held_signals[i], NULL, &h->old[i]) < 0 ||
+		    h->old[i].sa_handler == SIG_IGN)
+			continue;
+		h->set[i] = sigaction(held_signals[i], &sa, NULL) == 0;
+	}
+}
+
+static void signals_restore(struct signal_hold *h)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(held_signals); i++)
+		if (h->set[i])
+			sigaction(held_signals[i], &h->old[i], NULL);
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT	? "SIGINT"
+	       : sig == SIGTERM ? "SIGTERM"
+	       : sig == SIGHUP	? "SIGHUP"
+				: "a signal";
+}
+
 static void describe(const struct step *s, char *buf, size_t n)
 {
 	if (step_describe(s, buf, n) < 0)
@@ -110,6 +162,8 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 	struct step_env env = {.vm = vm, .cfg = cfg};
 	struct bdf devs[PLAN_MAX_DEVS];
 	struct journal j = {.fd = -1};
+	struct signal_hold hold;
+	bool held = false;
 	struct plan *p;
 	int lock_fd = -1, r;
 	int64_t t0 = now_ms();
@@ -139,6 +193,8 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 	}
 	for (size_t i = 0; i < p->n_devs; i++)
 		devs[i] = p->devs[i].addr;
+	signals_hold(&hold);
+	held = true;
 	r = journal_create(vm, devs, p->n_devs, &j);
 	if (r < 0)
 		goto out;
@@ -171,12 +227,28 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 		log_info("[+%lldms] step %zu/%zu: %s (%lld ms)", (long long)(now_ms() - t0), i + 1,
 			 p->n_steps, line, (long long)(now_ms() - ts));
 		fault_point("kill-after", i + 1);
+		if (stop_signal) {
+			int sig = stop_signal;
+
+			log_err("VM '%s': %s received during step %zu/%zu (%s); rolling back", vm,
+				signal_name(sig), i + 1, p->n_steps, line);
+			journal_close(&j);
+			undo_and_keep(vm, p->steps, i + 1, devs, p->n_devs, &env);
+			reason_clear();
+			r = reason_set(-EINTR,
+				       "VM '%s': interrupted by %s after step %zu/%zu (%s); rolled "
+				       "back",
+				       vm, signal_name(sig), i + 1, p->n_steps, line);
+			goto out;
+		}
 	}
 	journal_close(&j);
 	log_info("VM '%s': %zu device(s) on vfio-pci in %lld ms", vm, p->n_devs,
 		 (long long)(now_ms() - t0));
 	r = 0;
 out:
+	if (held)
+		signals_restore(&hold);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	plan_free(p);
@@ -210,6 +282,7 @@ static int release_locked(const char *vm, const struct vm_config *cfg)
 
 int engine_release(const char *vm)
 {
+	struct signal_hold hold;
 	struct vm_config cfg;
 	int lock_fd, r;
 
@@ -224,7 +297,13 @@ int engine_release(const char *vm)
 	r = journal_lock(LOCK_TIMEOUT_MS, &lock_fd);
 	if (r < 0)
 		return r;
+	/* Stopping half way would leave the host without what is still handed over. */
+	signals_hold(&hold);
 	r = release_locked(vm, &cfg);
+	if (stop_signal)
+		log_warn("VM '%s': %s received during release; the release was finished first", vm,
+			 signal_name(stop_signal));
+	signals_restore(&hold);
 	close(lock_fd);
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "domxml.h"
 #include "engine.h"
 #include "fixture.h"
+#include "fakekernel.h"
 #include "fixture_display.h"
 #include "journal.h"
 #include "log.h"
@@ -612,6 +613,180 @@ static void test_crafted_journal_makes_recover_touch_nothing(void **state)
 	}
 }
 
+/* --- signals during apply --- */
+
+/* The fake kernel, with a signal raised right after kernel op number signal_at (counted
+ * from when it was installed): a terminal hanging up, Ctrl-C, a TERM from an init script,
+ * at every point of a hand-off. */
+static const struct kernel_ops *inner;
+static int signal_at, signal_ops, signal_no;
+
+static void signal_tick(void)
+{
+	if (++signal_ops == signal_at)
+		raise(signal_no);
+}
+
+static int sig_write_attr(const char *path, const char *val, int timeout_ms)
+{
+	int r = inner->write_attr(path, val, timeout_ms);
+
+	signal_tick();
+	return r;
+}
+
+static int sig_module_load(const char *name, const char *options)
+{
+	int r = inner->module_load(name, options);
+
+	signal_tick();
+	return r;
+}
+
+static int sig_module_remove(const char *name, int timeout_ms)
+{
+	int r = inner->module_remove(name, timeout_ms);
+
+	signal_tick();
+	return r;
+}
+
+static int sig_fbcon_takeover(const char *fbdev, int fb)
+{
+	int r = inner->fbcon_takeover ? inner->fbcon_takeover(fbdev, fb) : -EOPNOTSUPP;
+
+	signal_tick();
+	return r;
+}
+
+static const struct kernel_ops signal_ops_table = {
+	.write_attr = sig_write_attr,
+	.module_load = sig_module_load,
+	.module_remove = sig_module_remove,
+	.fbcon_takeover = sig_fbcon_takeover,
+};
+
+static void raise_after_op(int k, int sig)
+{
+	inner = &fake_kernel_ops;
+	signal_at = k;
+	signal_ops = 0;
+	signal_no = sig;
+	kernel_ops_set(&signal_ops_table);
+}
+
+/* Exit codes of the child that runs an engine call with a signal coming. */
+enum { CHILD_OK = 0, CHILD_CALL_FAILED = 2, CHILD_HANDLER_LEFT = 3, CHILD_CALL_SUCCEEDED = 4 };
+
+static int child_status(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("the engine died of signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static const char *sig_name(int sig)
+{
+	return sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?";
+}
+
+/* After the call the signals are the caller's again. */
+static bool handlers_restored(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction sa;
+
+		if (sigaction(sigs[i], NULL, &sa) < 0 || sa.sa_handler != SIG_DFL)
+			return false;
+	}
+	return true;
+}
+
+static void test_signal_after_every_kernel_op_rolls_the_prepare_back(void **state)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	int total;
+
+	fx_topology2();
+	preload_vfio();
+	opt_in("linux");
+	xml_with("linux", (const char *const[]){ T2_GPU, NULL });
+	int base = fx_writes();
+	assert_int_equal(engine_prepare("linux", &cfg, &dom, false, NULL), 0);
+	total = fx_writes() - base;
+	assert_true(total >= 11);
+	fx_teardown();
+
+	for (int k = 1; k <= total; k++) {
+		int sig = sigs[k % ARRAY_SIZE(sigs)];
+
+		fx_topology2();
+		preload_vfio();
+		opt_in("linux");
+		char *before = fx_snapshot();
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int r;
+
+			raise_after_op(k, sig);
+			reason_clear();
+			r = engine_prepare("linux", &cfg, &dom, false, NULL);
+			if (!handlers_restored())
+				_exit(CHILD_HANDLER_LEFT);
+			if (r == 0)
+				_exit(CHILD_CALL_SUCCEEDED);
+			_exit(r == -EINTR && strstr(reason_get(), sig_name(sig)) ? CHILD_OK
+										   : CHILD_CALL_FAILED);
+		}
+		int st = child_status(pid);
+		if (st != CHILD_OK)
+			fail_msg("signal %d after kernel op %d of %d: child exit %d", sig, k, total,
+				 st);
+		assert_false(has_journal("linux"));
+		assert_same_tree(before);
+		free(before);
+		fx_teardown();
+	}
+}
+
+/* Release goes on to the end whatever arrives meanwhile: stopping half way would leave
+ * the host without its devices. */
+static void test_signal_during_release_lets_it_finish(void **state)
+{
+	fx_topology2();
+	preload_vfio();
+	opt_in("linux");
+	xml_with("linux", (const char *const[]){ T2_GPU, NULL });
+	char *before = fx_snapshot();
+
+	assert_int_equal(engine_prepare("linux", &cfg, &dom, false, NULL), 0);
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int r;
+
+		raise_after_op(1, SIGHUP);
+		r = engine_release("linux");
+		if (!handlers_restored())
+			_exit(CHILD_HANDLER_LEFT);
+		_exit(r == 0 ? CHILD_OK : CHILD_CALL_FAILED);
+	}
+	assert_int_equal(child_status(pid), CHILD_OK);
+	assert_false(has_journal("linux"));
+	assert_same_tree(before);
+	free(before);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -639,6 +814,8 @@ int main(void)
 		T(test_prepare_is_refused_while_another_vms_journal_is_unreadable),
 		T(test_empty_journal_is_nothing_done_for_prepare_release_and_recover),
 		T(test_crafted_journal_makes_recover_touch_nothing),
+		T(test_signal_after_every_kernel_op_rolls_the_prepare_back),
+		T(test_signal_during_release_lets_it_finish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
