@@ -204,6 +204,7 @@ vh_optin() {
 	local vm=$1 f
 	shift
 	mkdir -p /etc/vfio-handoff/vm.d
+	chmod 0755 /etc/vfio-handoff /etc/vfio-handoff/vm.d
 	f=/etc/vfio-handoff/vm.d/$vm.conf
 	: >$f
 	for l in "$@"; do echo "$l" >>$f; done
