@@ -158,12 +158,15 @@ void pcidev_name(struct pcidev *dev)
 
 	if (!a)
 		return;
-	/* pci_lookup_name only reads pci.ids; it cannot reach the error handler. */
-	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, dev->vendor,
+	/* pci.ids only (PCI_LOOKUP_NO_HWDB): it cannot reach the error handler, and libpci's
+	 * udev hwdb path leaks the udev context it opens when the hwdb is missing. */
+	s = pci_lookup_name(a, buf, sizeof(buf),
+			    PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_HWDB, dev->vendor,
 			    dev->device);
 	if (s)
 		snprintf(dev->desc, sizeof(dev->desc), "%s", s);
-	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS, dev->class >> 8);
+	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_HWDB,
+			    dev->class >> 8);
 	if (s)
 		snprintf(dev->class_desc, sizeof(dev->class_desc), "%s", s);
 }
