@@ -42,6 +42,10 @@ CMOCKA_LIBS := $(call pkgconf,--libs,cmocka)
 B := build
 ENGINE_SRCS := $(filter-out src/cli.c,$(wildcard src/*.c))
 ENGINE_OBJS := $(patsubst src/%.c,$(B)/src/%.o,$(ENGINE_SRCS))
+# The unit tests link the same sources built with VH_TEST_SEAMS, which adds the setters
+# that put a fake kernel, fake signals and the fixture's programs behind the seams; the
+# installed objects have none (tests/unit/test_release_seams.sh checks).
+TEST_ENGINE_OBJS := $(patsubst src/%.c,$(B)/test-src/%.o,$(ENGINE_SRCS))
 SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
 SUPPORT_OBJS := $(patsubst tests/unit/support/%.c,$(B)/tests/support/%.o,$(SUPPORT_SRCS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -71,6 +75,12 @@ $(B)/src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/src
 $(B)/libengine.a: $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+$(B)/test-src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/test-src
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CFLAGS) -c -o $@ $<
+
+$(B)/libengine-test.a: $(TEST_ENGINE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
 # The hook: libc only (--as-needed drops the engine's libraries, which its objects do not
 # use), so calls it does not act on cost little; it execs the engine for the rest. Neither
 # links libvirt (tests/unit/test_hook_links.sh checks).
@@ -86,18 +96,18 @@ $(CLI): src/cli.c $(B)/libengine.a
 		$(ENGINE_LIBS) $(VIRT_LIBS) $(LDFLAGS)
 
 $(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/tests/support
-	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support \
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support \
 		-DVH_FAKE_SYSTEMCTL_BIN='"$(abspath $(FAKE_SYSTEMCTL))"' -c -o $@ $<
 
 # The fixtures' systemctl: no sanitizers (it is a test double the engine execs often).
 $(FAKE_SYSTEMCTL): tests/fixtures/fake-systemctl.c | $(B)/tests/support
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
 
-$(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a $(FAKE_SYSTEMCTL) | $(B)/tests/support
-	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -o $@ $< \
-		$(SUPPORT_OBJS) $(B)/libengine.a $(ENGINE_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+$(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine-test.a $(FAKE_SYSTEMCTL) | $(B)/tests/support
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -o $@ $< \
+		$(SUPPORT_OBJS) $(B)/libengine-test.a $(ENGINE_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
 
-$(B)/src $(B)/tests/support:
+$(B)/src $(B)/test-src $(B)/tests/support:
 	mkdir -p $@
 
 # Every tier, one closing summary line. Installs what is missing first (tests/deps.sh), so
@@ -140,6 +150,6 @@ format-check:
 clean:
 	rm -rf $(B)
 
-.SECONDARY: $(SUPPORT_OBJS)
+.SECONDARY: $(SUPPORT_OBJS) $(TEST_ENGINE_OBJS)
 
 .PHONY: all binaries check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean
