@@ -35,7 +35,7 @@ finish() {
 	# Everything worth reading after a failure; the host keeps it only then.
 	{
 		cp $SYSLOG $OUT/syslog 2>/dev/null
-		cp /var/log/libvirt/libvirtd.log $OUT/ 2>/dev/null
+		cp /var/log/libvirt/*.log /var/log/libvirt/*.out $OUT/ 2>/dev/null
 		mkdir -p $OUT/qemu && cp /var/log/libvirt/qemu/*.log $OUT/qemu/ 2>/dev/null
 		cp -r /run/vfio-handoff $OUT/run-vfio-handoff 2>/dev/null
 		dmesg >$OUT/dmesg
@@ -251,11 +251,15 @@ mkdir -p /etc/libvirt
 printf '%s\n' 'user = "root"' 'group = "root"' 'cgroup_controllers = [ ]' 'namespaces = [ ]' \
 	'security_driver = "none"' 'remember_owner = 0' >/etc/libvirt/qemu.conf
 mkdir -p /var/lib/libvirt/qemu /var/cache/libvirt/qemu /var/log/libvirt/qemu /run/libvirt
-export LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log"
-# The last lines of a log on one line, for a failure message.
+# The daemons' own logs (the clients keep theirs off these files).
+LOGS="3:file:/var/log/libvirt"
+# A log's last errors (its last lines when it has none), on one line, for a failure message.
 log_tail() {
-	tail -n 3 "$1" 2>/dev/null | sed 's/^[-0-9]* [0-9:.+]*: [0-9]*: //' | paste -sd'|' |
-		sed 's/|/ | /g'
+	local lines
+	lines=$(grep -E ' error : ' "$1" 2>/dev/null | tail -n 3)
+	[ -n "$lines" ] || lines=$(tail -n 3 "$1" 2>/dev/null)
+	[ -n "$lines" ] || lines="(${1##*/} is empty)"
+	sed 's/^[-0-9]* [0-9:.+]*: [0-9]*: //' <<<"$lines" | paste -sd'|' | sed 's/|/ | /g'
 }
 # wait_daemon NAME PID LOG SECONDS TEST...: polls TEST until it passes. Fails at once, with
 # the log's last lines, when the daemon exits; at the deadline otherwise.
@@ -275,10 +279,10 @@ wait_daemon() {
 	vh_die "$name is not answering after $secs s: $(log_tail "$log")"
 }
 # Both run in the foreground as our children, so a daemon that dies is seen at once.
-virtlogd >/var/log/libvirt/virtlogd.log 2>&1 &
+LIBVIRT_LOG_OUTPUTS="$LOGS/virtlogd.log" virtlogd >/var/log/libvirt/virtlogd.out 2>&1 &
 wait_daemon virtlogd $! /var/log/libvirt/virtlogd.log 30 test -S /run/libvirt/virtlogd-sock
 t=$(ms)
-libvirtd >/var/log/libvirt/libvirtd.out 2>&1 &
+LIBVIRT_LOG_OUTPUTS="$LOGS/libvirtd.log" libvirtd >/var/log/libvirt/libvirtd.out 2>&1 &
 LIBVIRTD_PID=$!
 wait_daemon libvirtd $LIBVIRTD_PID /var/log/libvirt/libvirtd.log 60 \
 	eval 'virsh version >/dev/null 2>&1'
