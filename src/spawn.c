@@ -37,36 +37,38 @@ int spawn_find(const char *name, char *buf, size_t n)
 	return -ENOENT;
 }
 
-/* Marks every descriptor above stderr close-on-exec, so the program inherits none of
- * ours (libvirt's pipes above all). Only async-signal-safe calls: this runs after fork. */
-static void cloexec_from(int first)
+/* From first up, every descriptor closed (cloexec false) or marked close-on-exec (true):
+ * close_range where the kernel has it, one by one otherwise. Only async-signal-safe calls:
+ * this runs after fork. */
+static void fds_from(int first, bool cloexec)
 {
 	long max;
 
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0)
 		return;
 #endif
 	max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (int fd = first; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	for (int fd = first; fd < max; fd++) {
+		if (cloexec)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		else
+			close(fd);
+	}
+}
+
+/* Marks every descriptor from first up close-on-exec, so the program inherits none of ours
+ * (libvirt's pipes above all). */
+static void cloexec_from(int first)
+{
+	fds_from(first, true);
 }
 
 void spawn_close_from(int first)
 {
-	long max;
-
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
-		return;
-#endif
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (int fd = first; fd < max; fd++)
-		close(fd);
+	fds_from(first, false);
 }
 
 /* --- Children left behind at a deadline --- */
