@@ -555,6 +555,84 @@ static void test_hook_by_hand_takes_options_only_before_the_four_positions(void 
 	assert_string_equal(fx_driver_of(T1_GPU), "nvidia");
 }
 
+static void test_status_groups_and_release_refuse_extra_arguments(void **state)
+{
+	static const char *const bad[][6] = {
+		{ "status", "extra" },
+		{ "groups", "x" },
+		{ "release" },
+		{ "release", "a", "b" },
+		{ "recover", "a", "b" },
+		{ "plan" },
+		{ "plan", "a", "b", "--xml", "config/win10-gpu-audio.xml" },
+		{ "check", "a", "b" },
+		{ "status", "--xml", "config/win10-gpu-audio.xml" },
+		{ "release", "win10", "--dry-run" },
+		{ "check", "--xml", "config/win10-gpu-audio.xml" },
+		{ "prepare", "win10" },
+		{ "status", "--frobnicate" },
+		{ "frobnicate" },
+		{ "plan", "win10", "--xml" },
+		{ "--root" },
+	};
+	struct run r;
+
+	fx_topology1();
+	fx_write("run/vfio-handoff/a.journal", "garbage\n");
+	char *before = fx_snapshot();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cli(&r, bad[i]);
+		if (WEXITSTATUS(r.status) != 2)
+			fail_msg("'%s %s %s' exited %d, not 2", bad[i][0], bad[i][1] ? bad[i][1] : "",
+				 bad[i][1] && bad[i][2] ? bad[i][2] : "", WEXITSTATUS(r.status));
+		assert_string_equal(r.out, "");
+		assert_true(strncmp(r.err, "vfio-handoff: ", 14) == 0);
+		assert_non_null(strstr(r.err, "usage: vfio-handoff"));
+	}
+	cli(&r, (const char *const[]){ "status", "extra", NULL });
+	assert_true(strncmp(r.err, "vfio-handoff: status takes no argument", 38) == 0);
+	char *after = fx_snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/* After "--" every word is an argument: a VM named like an option is still that VM. */
+static void test_words_after_double_dash_are_the_vm(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	opt_in("--odd", "");
+	cli(&r, (const char *const[]){ "check", "--xml", "config/win10-gpu-audio.xml", "--", "--odd",
+				       NULL });
+	assert_non_null(strstr(r.out, "ok     configuration: valid"));
+	assert_non_null(strstr(r.out, "groups viable"));
+
+	cli(&r, (const char *const[]){ "plan", "--xml", "config/win10-gpu-audio.xml", "--", "--odd",
+				       NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_non_null(strstr(r.out, "VM --odd: 2 device(s) to hand over"));
+
+	/* recover takes the name too (an invalid one here, so it is refused before acting). */
+	fx_write("run/vfio-handoff/other.journal", "garbage\n");
+	cli(&r, (const char *const[]){ "recover", "--", "../x", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 1);
+	assert_string_equal(r.err, "vfio-handoff: invalid VM name '../x'\n");
+	assert_string_equal(fx_cat("run/vfio-handoff/other.journal"), "garbage");
+}
+
+static void test_help_prints_the_rules(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	cli(&r, (const char *const[]){ "--help", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_non_null(strstr(r.out, "usage: vfio-handoff"));
+	assert_non_null(strstr(r.out, "recover -- --x"));
+}
+
 /* --- stdin has a deadline (issue 9, item 9) --- */
 
 static void test_hook_answers_even_if_stdin_never_closes(void **state)
@@ -635,6 +713,9 @@ int main(void)
 		T(test_hook_reads_a_vm_named_like_an_option_as_the_vm),
 		T(test_hook_never_reads_libvirts_four_arguments_as_options),
 		T(test_hook_by_hand_takes_options_only_before_the_four_positions),
+		T(test_status_groups_and_release_refuse_extra_arguments),
+		T(test_words_after_double_dash_are_the_vm),
+		T(test_help_prints_the_rules),
 		T(test_hook_answers_even_if_stdin_never_closes),
 		T(test_prepare_with_stdin_never_closed_fails_in_one_line),
 		T(test_release_with_stdin_never_closed_still_gives_back),
