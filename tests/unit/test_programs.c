@@ -467,6 +467,25 @@ static void test_release_end_undoes_the_journal_after_the_opt_in_file_went_away(
 	assert_null(strstr(fx_cat(GPU_OVERRIDE), "vfio-pci"));
 }
 
+/* The command's recover goes by the journals too, named or not. */
+static void test_recover_undoes_a_journal_without_opt_in(void **state)
+{
+	struct run r;
+
+	fx_topology1();
+	journal_of_win10_after_override();
+	cli(&r, (const char *const[]){ "recover", "--", "win10", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_false(fx_exists("run/vfio-handoff/win10.journal"));
+	assert_null(strstr(fx_cat(GPU_OVERRIDE), "vfio-pci"));
+
+	journal_of_win10_after_override();
+	cli(&r, (const char *const[]){ "recover", NULL });
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	assert_false(fx_exists("run/vfio-handoff/win10.journal"));
+	assert_null(strstr(fx_cat(GPU_OVERRIDE), "vfio-pci"));
+}
+
 static void test_release_end_without_journal_or_opt_in_is_left_alone(void **state)
 {
 	struct run r;
@@ -710,6 +729,7 @@ int main(void)
 		T(test_status_with_no_journal_says_so),
 		T(test_release_end_undoes_the_journal_after_the_opt_in_file_went_away),
 		T(test_release_end_without_journal_or_opt_in_is_left_alone),
+		T(test_recover_undoes_a_journal_without_opt_in),
 		T(test_hook_reads_a_vm_named_like_an_option_as_the_vm),
 		T(test_hook_never_reads_libvirts_four_arguments_as_options),
 		T(test_hook_by_hand_takes_options_only_before_the_four_positions),
