@@ -28,27 +28,41 @@ CFLAGS += -Werror
 endif
 
 ENGINE_PKGS := libxml-2.0 libpci libkmod
+# Quiet when pkg-config or a package is missing: tests/deps.sh (run first by every target
+# that builds) says in one line what is missing and installs it or tells how.
+pkgconf = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 VH_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-	-D_GNU_SOURCE -Iinclude $(shell $(PKG_CONFIG) --cflags $(ENGINE_PKGS))
-ENGINE_LIBS := $(shell $(PKG_CONFIG) --libs $(ENGINE_PKGS))
-VIRT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libvirt)
-VIRT_LIBS := $(shell $(PKG_CONFIG) --libs libvirt)
-CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
-CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+	-D_GNU_SOURCE -Iinclude $(call pkgconf,--cflags,$(ENGINE_PKGS))
+ENGINE_LIBS := $(call pkgconf,--libs,$(ENGINE_PKGS))
+VIRT_CFLAGS := $(call pkgconf,--cflags,libvirt)
+VIRT_LIBS := $(call pkgconf,--libs,libvirt)
+CMOCKA_CFLAGS := $(call pkgconf,--cflags,cmocka)
+CMOCKA_LIBS := $(call pkgconf,--libs,cmocka)
 
 B := build
 ENGINE_SRCS := $(filter-out src/cli.c,$(wildcard src/*.c))
 ENGINE_OBJS := $(patsubst src/%.c,$(B)/src/%.o,$(ENGINE_SRCS))
+# The unit tests link the same sources built with VH_TEST_SEAMS, which adds the setters
+# that put a fake kernel, fake signals and the fixture's programs behind the seams; the
+# installed objects have none (tests/unit/test_release_seams.sh checks).
+TEST_ENGINE_OBJS := $(patsubst src/%.c,$(B)/test-src/%.o,$(ENGINE_SRCS))
 SUPPORT_SRCS := $(wildcard tests/unit/support/*.c)
 SUPPORT_OBJS := $(patsubst tests/unit/support/%.c,$(B)/tests/support/%.o,$(SUPPORT_SRCS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
+FAKE_SYSTEMCTL := $(B)/tests/fake-systemctl
 
 HOOK := $(B)/vfio-handoff-hook
 HOOK_ENGINE := $(B)/vfio-handoff-hook-engine
 CLI := $(B)/vfio-handoff
 
-all: $(HOOK) $(HOOK_ENGINE) $(CLI)
+# The first goal checks the build packages (tests/deps.sh --build: it installs nothing, it
+# names what is missing) and builds in a second make, whose pkg-config calls then find them.
+all:
+	@tests/deps.sh --build
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(HOOK) $(HOOK_ENGINE) $(CLI)
 
 # Objects are rebuilt when the flags change (a SAN=1 build after a plain one, say).
 FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cut -d' ' -f1)
@@ -59,6 +73,12 @@ $(B)/src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/src
 	$(CC) $(VH_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libengine.a: $(ENGINE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/test-src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/test-src
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CFLAGS) -c -o $@ $<
+
+$(B)/libengine-test.a: $(TEST_ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 # The hook: libc only (--as-needed drops the engine's libraries, which its objects do not
@@ -76,53 +96,60 @@ $(CLI): src/cli.c $(B)/libengine.a
 		$(ENGINE_LIBS) $(VIRT_LIBS) $(LDFLAGS)
 
 $(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/tests/support
-	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -c -o $@ $<
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support \
+		-DVH_FAKE_SYSTEMCTL_BIN='"$(abspath $(FAKE_SYSTEMCTL))"' -c -o $@ $<
 
-$(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine.a | $(B)/tests/support
-	$(CC) $(VH_CFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -o $@ $< \
-		$(SUPPORT_OBJS) $(B)/libengine.a $(ENGINE_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+# The fixtures' systemctl: no sanitizers (it is a test double the engine execs often).
+$(FAKE_SYSTEMCTL): tests/fixtures/fake-systemctl.c | $(B)/tests/support
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -o $@ $<
 
-$(B)/src $(B)/tests/support:
+$(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine-test.a $(FAKE_SYSTEMCTL) | $(B)/tests/support
+	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support -o $@ $< \
+		$(SUPPORT_OBJS) $(B)/libengine-test.a $(ENGINE_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+$(B)/src $(B)/test-src $(B)/tests/support:
 	mkdir -p $@
 
-# Every tier, one closing summary line. Installs missing build packages first, so this
-# works on a fresh machine.
+# Every tier, one closing summary line. Installs what is missing first (tests/deps.sh), so
+# this works on a fresh machine; builds on every core.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 check:
-	@tests/deps.sh
-	@$(MAKE) --no-print-directory check-all
+	@tests/deps.sh --test
+	@$(MAKE) --no-print-directory -j$(NPROC) check-all
 
-check-all: all $(TEST_BINS)
+check-all: binaries $(TEST_BINS)
 	@B=$(B) tests/check.sh $(TEST_BINS)
 
-check-unit: all $(TEST_BINS)
+check-unit: binaries $(TEST_BINS)
 	@tests/unit/run.sh $(B) $(TEST_BINS)
 
-check-vm: all
+check-vm: binaries
 	@tests/vm/run.sh
 
-check-libvirt: all
+check-libvirt: binaries
 	@tests/libvirt/run.sh
 
 demo:
-	@tests/deps.sh
-	@$(MAKE) --no-print-directory all
+	@tests/deps.sh --test
+	@$(MAKE) --no-print-directory binaries
 	@tests/vm/demo.sh
 
 # install.sh does the work: the hook as SYSCONFDIR/libvirt/hooks/qemu (never over a
 # foreign hook), the command, examples, the man page, and a manifest for uninstall. It
 # restarts nothing from here.
-install: all
+install: binaries
 	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) ./install.sh --build-dir $(B) --no-restart
 
 uninstall:
 	DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) ./install.sh --uninstall --no-restart
 
 format-check:
+	@tests/deps.sh --format
 	clang-format --dry-run --Werror $(wildcard src/*.c include/*.h hook/*.c)
 
 clean:
 	rm -rf $(B)
 
-.SECONDARY: $(SUPPORT_OBJS)
+.SECONDARY: $(SUPPORT_OBJS) $(TEST_ENGINE_OBJS)
 
-.PHONY: all check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean
+.PHONY: all binaries check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean

@@ -1,6 +1,7 @@
 /* The hook's engine: what /etc/libvirt/hooks/qemu (hook/qemu.c) runs for "prepare begin"
- * and "release end" of a VM that opted in, with the same arguments and the domain XML
- * still unread on stdin. Run by hand it behaves like the hook itself. */
+ * of a VM that opted in and "release end" of a VM that opted in or has a journal, with the
+ * same arguments and the domain XML still unread on stdin. Run by hand it behaves like
+ * the hook itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "engine.h"
 #include "log.h"
 #include "sysfs.h"
+#include "util.h"
 
 static int fail(const char *vm)
 {
@@ -27,13 +29,54 @@ static int fail(const char *vm)
 	return 1;
 }
 
+/* Drains stdin with a deadline, saying in the log when the writer never closed it. */
+static void drain(const char *vm)
+{
+	size_t len;
+	int r = hook_drain_stdin(HOOK_DRAIN_TIMEOUT_MS, &len);
+
+	if (r == -ETIMEDOUT) {
+		char q[300];
+
+		log_warn("VM '%s': stdin still open after %d ms (%zu bytes read); going on "
+			 "without the rest",
+			 str_quote(q, sizeof(q), vm, 64), HOOK_DRAIN_TIMEOUT_MS, len);
+	}
+}
+
+/* The domain XML from stdin, within the VM's timeout: libvirt writes it at once, so a
+ * writer that has not closed by then never will, and prepare fails rather than hang. */
+static int read_xml(const struct vm_config *cfg, struct domxml *ret)
+{
+	int timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
+	char *xml;
+	size_t len;
+	int r;
+
+	r = hook_read_fd(STDIN_FILENO, timeout, DOMXML_MAX_BYTES, &xml, &len);
+	if (r == -ETIMEDOUT)
+		return reason_set(r,
+				  "stdin: domain XML incomplete: stdin not closed within %d ms "
+				  "(%zu bytes read)",
+				  timeout, len);
+	if (r == -EFBIG)
+		return reason_set(r, "stdin: domain XML larger than %d MiB",
+				  DOMXML_MAX_BYTES >> 20);
+	if (r < 0)
+		return reason_set(r, "stdin: cannot read the domain XML: %s", strerror(-r));
+	r = domxml_parse_mem(xml, len, "stdin", ret);
+	free(xml);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	const char *vm, *op, *sub;
-	bool dry_run = false, by_hand;
+	struct hook_args a;
+	bool dry_run, by_hand;
 	struct vm_config cfg;
 	struct domxml dom;
-	int null, r, i = 1;
+	const char *vm;
+	int null, r;
 
 	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
 	fflush(stdout);
@@ -44,65 +87,54 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-			if (root_set(argv[++i]) < 0) {
-				fprintf(stderr, "vfio-handoff: --root: path too long\n");
-				return 2;
-			}
-		} else if (strcmp(argv[i], "--dry-run") == 0) {
-			dry_run = true;
-		} else if (strcmp(argv[i], "--help") == 0) {
-			hook_usage();
-			return 0;
-		} else {
-			fprintf(stderr, "vfio-handoff: unknown option %s\n", argv[i]);
-			hook_usage();
-			return 2;
-		}
-	}
-	if (argc - i < 3) {
+	/* The same rules as the hook that exec'd us (hookproto.h). */
+	if (hook_parse_args(argc, argv, &a) < 0) {
 		hook_usage();
 		return 2;
 	}
-	vm = argv[i];
-	op = argv[i + 1];
-	sub = argv[i + 2];
-	if (getenv("VFIO_HANDOFF_DRY_RUN") && strcmp(getenv("VFIO_HANDOFF_DRY_RUN"), "1") == 0)
-		dry_run = true;
-
-	bool prepare = strcmp(op, "prepare") == 0 && strcmp(sub, "begin") == 0;
-	bool release = strcmp(op, "release") == 0 && strcmp(sub, "end") == 0;
-
-	/* Fast path: no config parsing, no device scan, for every other call and for VMs
-	 * that did not opt in. */
-	if ((!prepare && !release) || !config_vm_opted_in(vm)) {
-		hook_drain_stdin();
+	if (a.help) {
+		hook_usage();
 		return 0;
 	}
+	vm = a.vm;
+	dry_run = a.dry_run;
+	if (getenv("VFIO_HANDOFF_DRY_RUN") && strcmp(getenv("VFIO_HANDOFF_DRY_RUN"), "1") == 0)
+		dry_run = true;
 
 	by_hand = isatty(STDERR_FILENO) || (getenv("VFIO_HANDOFF_VERBOSE") &&
 					    strcmp(getenv("VFIO_HANDOFF_VERBOSE"), "1") == 0);
 	log_setup(LOG_TO_SYSLOG | (by_hand ? LOG_TO_STDERR : 0), LOG_INFO);
 
-	if (release) {
-		hook_drain_stdin();
+	/* Run by hand, the engine decides as the hook does: nothing for other calls and for
+	 * VMs neither opted in nor holding a journal. */
+	switch (hook_action_of(&a)) {
+	case HOOK_IGNORE:
+		drain(vm);
+		return 0;
+	case HOOK_RELEASE:
+		drain(vm);
+		/* The journal says what to give back, whether or not the VM's opt-in file is
+		 * still there. */
 		r = engine_release(vm);
 		if (r < 0)
 			log_err("VM '%s': release incomplete%s%s", vm, reason_get()[0] ? ": " : "",
 				reason_get());
 		/* libvirt cannot act on a failed release; what is left is in the journal. */
 		return 0;
+	case HOOK_PREPARE:
+		break;
 	}
 
 	r = config_load(vm, &cfg);
 	if (r < 0) {
-		hook_drain_stdin();
+		drain(vm);
 		return fail(vm);
 	}
-	r = domxml_parse_fd(STDIN_FILENO, "stdin", &dom);
+	r = read_xml(&cfg, &dom);
 	if (r < 0) {
-		hook_drain_stdin();
+		/* Past the deadline the writer is not going to close: do not wait again. */
+		if (r != -ETIMEDOUT)
+			drain(vm);
 		return fail(vm);
 	}
 	if (strcmp(dom.name, vm) != 0)

@@ -1,8 +1,8 @@
 /* The libvirt hook: /etc/libvirt/hooks/qemu VM OPERATION SUB-OPERATION EXTRA, with the
  * domain XML on stdin. libvirt runs it for every operation of every VM, so this program
  * links only libc: it answers every call it does not act on at once, and execs the engine
- * (which loads libxml2, libpci, libkmod) only for "prepare begin" and "release end" of a
- * VM that opted in. */
+ * (which loads libxml2, libpci, libkmod) only for "prepare begin" of a VM that opted in and
+ * "release end" of a VM that opted in or has a journal. Argument rules: hookproto.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,12 +56,31 @@ static const char *engine_path(const char *argv0, char *buf, size_t n)
 	return NULL;
 }
 
+/* Drains stdin with a deadline; a writer that never closes is logged, not waited for. */
+static void drain(const struct hook_args *a)
+{
+	size_t len;
+	int r = hook_drain_stdin(HOOK_DRAIN_TIMEOUT_MS, &len);
+
+	if (r == -ETIMEDOUT) {
+		char vm[300], op[100], sub[100];
+
+		openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
+		syslog(LOG_WARNING,
+		       "VM '%s' %s %s: stdin still open after %d ms (%zu bytes read); "
+		       "answering without waiting for the rest",
+		       str_quote(vm, sizeof(vm), a->vm, 64), str_quote(op, sizeof(op), a->op, 16),
+		       str_quote(sub, sizeof(sub), a->sub, 16), HOOK_DRAIN_TIMEOUT_MS, len);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	struct hook_args a;
+	enum hook_action act;
 	char buf[PATH_MAX];
 	const char *engine;
-	bool prepare, release;
-	int null, i = 1;
+	int null;
 
 	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -69,30 +88,19 @@ int main(int argc, char **argv)
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-			if (root_set(argv[++i]) < 0) {
-				fprintf(stderr, "vfio-handoff: --root: path too long\n");
-				return 2;
-			}
-		} else if (strcmp(argv[i], "--help") == 0) {
-			hook_usage();
-			return 0;
-		} else if (strcmp(argv[i], "--dry-run") != 0) {
-			fprintf(stderr, "vfio-handoff: unknown option %s\n", argv[i]);
-			hook_usage();
-			return 2;
-		}
-	}
-	if (argc - i < 3) {
+	if (hook_parse_args(argc, argv, &a) < 0) {
 		hook_usage();
 		return 2;
 	}
-	prepare = strcmp(argv[i + 1], "prepare") == 0 && strcmp(argv[i + 2], "begin") == 0;
-	release = strcmp(argv[i + 1], "release") == 0 && strcmp(argv[i + 2], "end") == 0;
-	/* The fast path: one stat, no configuration parsed, no device scanned. */
-	if ((!prepare && !release) || !config_vm_opted_in(argv[i])) {
-		hook_drain_stdin();
+	if (a.help) {
+		hook_usage();
+		return 0;
+	}
+	/* The fast path: one stat (two for release end), no configuration parsed, no device
+	 * scanned. */
+	act = hook_action_of(&a);
+	if (act == HOOK_IGNORE) {
+		drain(&a);
 		return 0;
 	}
 
@@ -108,8 +116,8 @@ int main(int argc, char **argv)
 
 	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
 	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
-	hook_drain_stdin();
-	if (release)
+	drain(&a);
+	if (act == HOOK_RELEASE)
 		return 0;
 	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", engine,
 		strerror(err));

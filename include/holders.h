@@ -42,10 +42,24 @@ int holders_first(const char *bdf, struct holder *ret);
 /* Formats "process 1234 (Xorg) holds /dev/dri/card0[ and N more]" into buf. */
 void holders_describe(const struct holder *h, size_t total, char *buf, size_t n);
 
-/* The signal seam: the real kill(2) by default, which refuses to signal anything while
- * the root prefix is not "/" (a fixture's pids are not real processes). Tests install a
- * fake that ends fixture processes. NULL restores the default. */
+/* Who keeps bdf busy, for a message: the first process holding one of its nodes or its
+ * VFIO group node (/dev/vfio/N), described as holders_describe() does. 1 with buf filled,
+ * 0 when none is found. */
+int holders_name(const char *bdf, char *buf, size_t n);
+
+/*
+ * Signals process pid, found holding one of nodes, through a pidfd: the pidfd is opened
+ * first and the process it names must still hold one of nodes, so a pid reused since the
+ * scan is never signalled (-ESRCH, as for a process that is gone). -EPERM, before any
+ * system call, when the root prefix is not "/" (a fixture's pids are not real processes).
+ */
+int holders_signal(pid_t pid, int sig, const struct devnode *nodes, size_t n_nodes);
+
+#ifdef VH_TEST_SEAMS
+/* The signal seam (test builds only): a fake that ends fixture processes. NULL restores
+ * holders_signal(). */
 typedef int (*holders_kill_fn)(pid_t pid, int sig);
 void holders_set_kill(holders_kill_fn fn);
+#endif
 
 #endif

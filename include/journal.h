@@ -17,12 +17,22 @@ struct journal {
 	char path[4096];
 };
 
+/* A device a kernel call did not return from (a driver's remove() blocked while a
+ * process held it): left alone for the rest of that run, shown by status, and probed by
+ * the next release or recover before anything is tried on it. */
+struct journal_wedged {
+	struct bdf dev;
+	char why[256]; /* who held it, when known; printable, no tab */
+};
+
 struct journal_data {
 	char vm[256];
 	struct bdf *devs; /* devices claimed */
 	size_t n_devs;
 	struct step *steps; /* steps journaled, in order */
 	size_t n_steps;
+	struct journal_wedged *wedged; /* "wedged" records */
+	size_t n_wedged;
 };
 
 /* Takes ROOT/run/vfio-handoff/lock (created 0600), waiting up to timeout_ms. *ret_fd
@@ -43,8 +53,8 @@ void journal_close(struct journal *j);
  * (a crash between creating and writing it) reads as nothing done: no device, no step. */
 int journal_read(const char *vm, struct journal_data *ret);
 void journal_data_free(struct journal_data *d);
-/* Replaces vm's journal with the given steps (what release could not undo); removes it
- * when n_steps is 0. Atomic (rename). */
+/* Replaces vm's journal with the given steps (what release could not undo) and wedged
+ * records; removes it when there are neither. Atomic (rename). */
 int journal_rewrite(const char *vm, const struct journal_data *d);
 int journal_remove(const char *vm);
 

@@ -3,7 +3,9 @@
 #ifndef VH_SPAWN_H
 #define VH_SPAWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Finds program name under the root prefix: ROOT/usr/bin/NAME, then ROOT/bin/NAME.
@@ -23,5 +25,22 @@ int spawn_find(const char *name, char *buf, size_t n);
  */
 int spawn_run(const char *path, const char *const argv[], int timeout_ms, char *out,
 	      size_t out_size, int *ret_status);
+
+/* With a root other than "/" spawn_run() refuses (-EPERM, with a reason) before it forks:
+ * a program under a fixture or a copied root would act on this machine. Test builds let
+ * the fixture's fake programs run (set with the fake kernel). */
+#ifdef VH_TEST_SEAMS
+void spawn_allow_fixture(bool allow);
+#endif
+
+/* Closes every descriptor from first up (close_range, or one by one where it is missing).
+ * Only async-signal-safe calls: for a child after fork. */
+void spawn_close_from(int first);
+
+/* A child killed at its deadline that has not ended yet (stuck in the kernel): reaped by
+ * spawn_reap_pending(), which every later child start and the engine's exit call. Returns
+ * how many are still pending. */
+void spawn_reap_later(pid_t pid);
+size_t spawn_reap_pending(void);
 
 #endif

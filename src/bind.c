@@ -1,9 +1,12 @@
 /* The device steps: load vfio-pci, set driver_override, unbind from the host driver,
  * probe onto vfio-pci; and their undo, which checks the present state first. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bdf.h"
+#include "holders.h"
 #include "log.h"
 #include "step.h"
 #include "sysfs.h"
@@ -22,7 +25,9 @@ static int current_driver(const char *bdf, char *buf, size_t n)
 	return device_driver("pci", bdf, buf, n);
 }
 
-static int current_override(const char *bdf, char *buf, size_t n)
+/* driver_override's show() and store() take device_lock like bind and unbind: both go
+ * through the seam with a deadline, never in our own process. */
+static int current_override(const char *bdf, char *buf, size_t n, int timeout_ms)
 {
 	char p[VH_PATH_MAX];
 	int r;
@@ -30,15 +35,18 @@ static int current_override(const char *bdf, char *buf, size_t n)
 	r = dev_attr(bdf, "driver_override", p, sizeof(p));
 	if (r < 0)
 		return r;
-	r = attr_read(p, buf, n);
+	if (!path_exists(p))
+		return -ENOENT;
+	r = kernel_read(p, buf, n, timeout_ms);
 	if (r < 0)
 		return r;
+	strip_trailing(buf);
 	if (strcmp(buf, "(null)") == 0)
 		buf[0] = '\0';
 	return 0;
 }
 
-static int write_override(const char *bdf, const char *val)
+static int write_override(const char *bdf, const char *val, int timeout_ms)
 {
 	char p[VH_PATH_MAX];
 	int r;
@@ -47,7 +55,77 @@ static int write_override(const char *bdf, const char *val)
 	if (r < 0)
 		return r;
 	/* An empty line clears it; the kernel then shows "(null)". */
-	return kernel_write(p, val && *val ? val : "\n", 0);
+	return kernel_write(p, val && *val ? val : "\n", timeout_ms);
+}
+
+/* Every member of bdf's IOMMU group is left alone for the rest of the run. */
+static void wedge_group(const char *bdf)
+{
+	char p[VH_PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/iommu_group/devices", bdf) < 0)
+		return;
+	d = opendir(p);
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			kernel_wedge(e->d_name);
+	closedir(d);
+}
+
+/*
+ * A kernel call on bdf did not return in time (r -ETIMEDOUT), or bdf was wedged by an
+ * earlier one (-EDEADLK): sets the reason, naming who holds the device where we can see
+ * it. A vfio-pci remove that blocks means a VFIO user holds the device, and with it the
+ * whole group's DMA ownership: no member can go back to a host driver until it lets go,
+ * so the group is left alone for the rest of the run instead of waiting on each member.
+ */
+static void stuck_msg(int r, const char *bdf, const char *drv, const char *what, int timeout_ms,
+		      char *buf, size_t n)
+{
+	char who[256];
+
+	if (r == -EDEADLK) {
+		snprintf_chk(buf, n,
+			     "device %s is wedged (a kernel call on it did not return earlier in "
+			     "this run); %s is left for 'vfio-handoff recover'",
+			     bdf, what);
+		return;
+	}
+	if (drv && strcmp(drv, VFIO_DRIVER) == 0)
+		wedge_group(bdf);
+	if (holders_name(bdf, who, sizeof(who)) <= 0)
+		snprintf(who, sizeof(who), "is the device still in use?");
+	snprintf_chk(buf, n,
+		     "device %s: %s did not return within %d ms (%s); the device is wedged until "
+		     "that process lets go, then run 'vfio-handoff recover'",
+		     bdf, what, timeout_ms, who);
+}
+
+static int stuck(int r, const char *bdf, const char *drv, const char *what, int timeout_ms)
+{
+	char msg[768];
+
+	stuck_msg(r, bdf, drv, what, timeout_ms, msg, sizeof(msg));
+	return reason_set(r, "%s", msg);
+}
+
+/* The same for an undo, which logs its reason. */
+static int log_stuck(int r, const char *bdf, const char *drv, const char *what, int timeout_ms)
+{
+	char msg[768];
+
+	stuck_msg(r, bdf, drv, what, timeout_ms, msg, sizeof(msg));
+	log_err("%s", msg);
+	return r;
+}
+
+static bool is_stuck(int r)
+{
+	return r == -ETIMEDOUT || r == -EDEADLK;
 }
 
 struct driver_wait {
@@ -125,6 +203,12 @@ static int load_module_apply(const struct step *s, const struct step_env *env)
 				 s->arg, s->rec);
 	} else {
 		r = kernel_module_load(s->arg, s->rec);
+		if (r == -ETIMEDOUT)
+			return reason_set(r,
+					  "module %s: loading it did not return within %d ms (its "
+					  "init hangs); it is left for 'vfio-handoff recover'",
+					  s->arg, kernel_timeout_ms());
+		/* A refusal (install command, a root other than /) has set its reason. */
 		if (r < 0)
 			return reason_set(r, "cannot load module %s: %s", s->arg, strerror(-r));
 	}
@@ -157,11 +241,17 @@ static int override_apply(const struct step *s, const struct step_env *env)
 	char cur[64];
 	int r;
 
-	r = write_override(s->arg, VFIO_DRIVER);
+	int t = step_timeout_ms(env);
+
+	r = write_override(s->arg, VFIO_DRIVER, t);
+	if (is_stuck(r))
+		return stuck(r, s->arg, NULL, "setting driver_override", t);
 	if (r < 0)
 		return reason_set(r, "device %s: cannot set driver_override: %s", s->arg,
 				  strerror(-r));
-	r = current_override(s->arg, cur, sizeof(cur));
+	r = current_override(s->arg, cur, sizeof(cur), t);
+	if (is_stuck(r))
+		return stuck(r, s->arg, NULL, "reading driver_override", t);
 	if (r < 0 || strcmp(cur, VFIO_DRIVER) != 0)
 		return reason_set(r < 0 ? r : -EIO, "device %s: driver_override did not take",
 				  s->arg);
@@ -173,16 +263,22 @@ static int override_undo(const struct step *s, const struct step_env *env)
 	char cur[64];
 	int r;
 
-	r = current_override(s->arg, cur, sizeof(cur));
+	int t = step_timeout_ms(env);
+
+	r = current_override(s->arg, cur, sizeof(cur), t);
 	if (r == -ENOENT) {
 		log_warn("device %s is gone; nothing to restore", s->arg);
 		return 0;
 	}
+	if (is_stuck(r))
+		return log_stuck(r, s->arg, NULL, "restoring driver_override", t);
 	if (r < 0)
 		return r;
 	if (strcmp(cur, s->rec) == 0)
 		return 0;
-	r = write_override(s->arg, s->rec);
+	r = write_override(s->arg, s->rec, t);
+	if (is_stuck(r))
+		return log_stuck(r, s->arg, NULL, "restoring driver_override", t);
 	if (r < 0)
 		log_err("device %s: cannot restore driver_override: %s", s->arg, strerror(-r));
 	return r;
@@ -211,11 +307,12 @@ static int unbind_apply(const struct step *s, const struct step_env *env)
 		return reason_set(-EBUSY, "device %s is on driver %s, not %s as planned", s->arg,
 				  drv, s->rec);
 	r = driver_unbind(s->arg, drv, step_timeout_ms(env));
-	if (r == -ETIMEDOUT)
-		return reason_set(r,
-				  "device %s: unbind from %s did not finish within %d ms "
-				  "(is the device still in use?)",
-				  s->arg, drv, step_timeout_ms(env));
+	if (is_stuck(r)) {
+		char what[128];
+
+		snprintf_chk(what, sizeof(what), "unbind from %s", drv);
+		return stuck(r, s->arg, drv, what, step_timeout_ms(env));
+	}
 	if (r < 0)
 		return reason_set(r, "device %s: unbind from %s failed: %s", s->arg, drv,
 				  strerror(-r));
@@ -244,9 +341,10 @@ static int bind_to(const char *bdf, const char *drv, int timeout_ms)
 
 static int unbind_undo(const struct step *s, const struct step_env *env)
 {
-	char drv[64], ov[64], p[VH_PATH_MAX];
-	int r;
+	char drv[64], ov[64], p[VH_PATH_MAX], what[STEP_REC_MAX + 32];
+	int t = step_timeout_ms(env), r;
 
+	snprintf_chk(what, sizeof(what), "giving it back to %s", s->rec);
 	r = current_driver(s->arg, drv, sizeof(drv));
 	if (r == -ENOENT) {
 		log_warn("device %s is gone; cannot give it back to %s", s->arg, s->rec);
@@ -256,14 +354,21 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 		return r;
 	if (strcmp(drv, s->rec) == 0)
 		return 0;
+	if (kernel_is_wedged(s->arg))
+		return log_stuck(-EDEADLK, s->arg, NULL, what, t);
 	if (drv[0]) {
 		log_err("device %s is on %s; expected it unbound before giving it back to %s",
 			s->arg, drv, s->rec);
 		return -EBUSY;
 	}
 	/* The override would make the kernel refuse the host driver. */
-	if (current_override(s->arg, ov, sizeof(ov)) == 0 && strcmp(ov, VFIO_DRIVER) == 0) {
-		r = write_override(s->arg, "");
+	r = current_override(s->arg, ov, sizeof(ov), t);
+	if (is_stuck(r))
+		return log_stuck(r, s->arg, NULL, what, t);
+	if (r == 0 && strcmp(ov, VFIO_DRIVER) == 0) {
+		r = write_override(s->arg, "", t);
+		if (is_stuck(r))
+			return log_stuck(r, s->arg, NULL, what, t);
 		if (r < 0) {
 			log_err("device %s: cannot clear driver_override: %s", s->arg,
 				strerror(-r));
@@ -279,7 +384,9 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 			 s->arg, s->rec);
 		return 0;
 	}
-	r = bind_to(s->arg, s->rec, step_timeout_ms(env));
+	r = bind_to(s->arg, s->rec, t);
+	if (r == -EDEADLK || (r == -ETIMEDOUT && kernel_is_wedged(s->arg)))
+		return log_stuck(r, s->arg, NULL, what, t);
 	if (r < 0)
 		log_err("device %s: cannot bind it back to %s: %s", s->arg, s->rec, strerror(-r));
 	return r;
@@ -312,6 +419,8 @@ static int bind_vfio_apply(const struct step *s, const struct step_env *env)
 	if (r < 0)
 		return r;
 	r = kernel_write(p, s->arg, step_timeout_ms(env));
+	if (is_stuck(r))
+		return stuck(r, s->arg, NULL, "probing it for vfio-pci", step_timeout_ms(env));
 	if (r < 0)
 		return reason_set(r, "device %s: probe failed: %s", s->arg, strerror(-r));
 	/* drivers_probe reports success even when nothing binds: check the link. */
@@ -338,9 +447,11 @@ static int bind_vfio_undo(const struct step *s, const struct step_env *env)
 	if (strcmp(drv, VFIO_DRIVER) != 0)
 		return 0;
 	r = driver_unbind(s->arg, VFIO_DRIVER, step_timeout_ms(env));
+	if (is_stuck(r))
+		return log_stuck(r, s->arg, VFIO_DRIVER, "unbind from vfio-pci",
+				 step_timeout_ms(env));
 	if (r < 0)
-		log_err("device %s: cannot unbind it from vfio-pci: %s%s", s->arg, strerror(-r),
-			r == -ETIMEDOUT ? " (is a VM still using it?)" : "");
+		log_err("device %s: cannot unbind it from vfio-pci: %s", s->arg, strerror(-r));
 	return r;
 }
 

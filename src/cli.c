@@ -2,7 +2,6 @@
  * groups, check — on the same engine as the hook. Links libvirt only to fetch a defined
  * domain's XML when no --xml is given. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +9,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "cliargs.h"
 #include "config.h"
 #include "domxml.h"
 #include "engine.h"
@@ -21,7 +21,6 @@
 #include "util.h"
 
 static const char *opt_xml;
-static bool opt_dry_run;
 static const char *opt_connect = "qemu:///system";
 
 static void usage(FILE *f)
@@ -42,7 +41,10 @@ static void usage(FILE *f)
 	    "  --xml FILE       domain XML (default: the defined domain, from libvirt)\n"
 	    "  --connect URI    libvirt URI for fetching XML (default qemu:///system)\n"
 	    "  --dry-run        with prepare: plan only\n"
-	    "  -v, --verbose    debug output\n");
+	    "  -v, --verbose    debug output\n"
+	    "\n"
+	    "Options may stand anywhere before \"--\"; every word after it is an argument\n"
+	    "(a VM named --x: vfio-handoff recover -- --x).\n");
 }
 
 static int err(const char *what)
@@ -329,94 +331,43 @@ static int cmd_check(const char *vm)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'},
-	    {"xml", required_argument, NULL, 'x'},
-	    {"connect", required_argument, NULL, 'c'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
-	const char *cmd = NULL, *vm = NULL;
-	int c, prio = LOG_INFO;
+	struct cli_args a;
 
-	/* "-": words come back in order as 1, so options may stand anywhere (plan VM --xml F). */
-	while ((c = getopt_long(argc, argv, "-vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 1:
-			if (!cmd) {
-				cmd = optarg;
-			} else if (!vm) {
-				vm = optarg;
-			} else {
-				fprintf(stderr, "vfio-handoff: unexpected argument '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'r':
-			if (root_set(optarg) < 0) {
-				fprintf(stderr, "vfio-handoff: --root: path too long\n");
-				return 2;
-			}
-			break;
-		case 'x':
-			opt_xml = optarg;
-			break;
-		case 'c':
-			opt_connect = optarg;
-			break;
-		case 'n':
-			opt_dry_run = true;
-			break;
-		case 'v':
-			prio = LOG_DEBUG;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!cmd) {
+	if (cli_args_parse(argc, argv, &a) < 0) {
+		fprintf(stderr, "vfio-handoff: %s\n", reason_get());
 		usage(stderr);
 		return 2;
 	}
-
-	bool changes = strcmp(cmd, "prepare") == 0 || strcmp(cmd, "release") == 0 ||
-		       strcmp(cmd, "recover") == 0;
-	log_setup(LOG_TO_STDERR | (changes ? LOG_TO_SYSLOG : 0), prio);
-
-	if (strcmp(cmd, "plan") == 0 || strcmp(cmd, "prepare") == 0 ||
-	    strcmp(cmd, "release") == 0) {
-		if (!vm) {
-			fprintf(stderr, "vfio-handoff: %s needs a VM name\n", cmd);
-			return 2;
-		}
+	if (a.help) {
+		usage(stdout);
+		return 0;
 	}
-	if (strcmp(cmd, "plan") == 0)
-		return cmd_plan(vm, false);
-	if (strcmp(cmd, "prepare") == 0) {
-		if (!opt_xml) {
-			fprintf(stderr, "vfio-handoff: prepare needs --xml FILE (the domain XML "
-					"libvirt would pass)\n");
-			return 2;
-		}
-		return cmd_plan(vm, !opt_dry_run);
+	if (a.root && root_set(a.root) < 0) {
+		fprintf(stderr, "vfio-handoff: --root: path too long\n");
+		return 2;
 	}
-	if (strcmp(cmd, "release") == 0)
-		return cmd_release(vm);
-	if (strcmp(cmd, "recover") == 0)
-		return cmd_recover(vm);
-	if (strcmp(cmd, "status") == 0)
+	opt_xml = a.xml;
+	if (a.connect)
+		opt_connect = a.connect;
+
+	bool changes = a.cmd == CLI_PREPARE || a.cmd == CLI_RELEASE || a.cmd == CLI_RECOVER;
+	log_setup(LOG_TO_STDERR | (changes ? LOG_TO_SYSLOG : 0), a.verbose ? LOG_DEBUG : LOG_INFO);
+
+	switch (a.cmd) {
+	case CLI_PLAN:
+		return cmd_plan(a.vm, false);
+	case CLI_PREPARE:
+		return cmd_plan(a.vm, !a.dry_run);
+	case CLI_RELEASE:
+		return cmd_release(a.vm);
+	case CLI_RECOVER:
+		return cmd_recover(a.vm);
+	case CLI_STATUS:
 		return engine_status(stdout) < 0 ? err(NULL) : 0;
-	if (strcmp(cmd, "groups") == 0)
+	case CLI_GROUPS:
 		return cmd_groups();
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(vm);
-	fprintf(stderr, "vfio-handoff: unknown command '%s'\n", cmd);
-	usage(stderr);
+	case CLI_CHECK:
+		return cmd_check(a.vm);
+	}
 	return 2;
 }

@@ -6,10 +6,12 @@
 
 #include "display.h"
 #include "engine.h"
+#include "holders.h"
 #include "journal.h"
 #include "log.h"
 #include "pcidev.h"
 #include "plan.h"
+#include "spawn.h"
 #include "sysfs.h"
 #include "util.h"
 
@@ -88,6 +90,62 @@ static void describe(const struct step *s, char *buf, size_t n)
 		snprintf(buf, n, "(step)");
 }
 
+/* The devices of d a kernel call did not return from in this run, as journal records that
+ * name who held them. Filled into d (malloc'ed). */
+static int wedged_records(struct journal_data *d)
+{
+	size_t n = kernel_wedged_count();
+
+	d->wedged = n ? calloc(n, sizeof(*d->wedged)) : NULL;
+	if (n && !d->wedged)
+		return -ENOMEM;
+	d->n_wedged = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct journal_wedged *w = &d->wedged[d->n_wedged];
+		const char *name = kernel_wedged_at(i);
+
+		bool ours = false;
+
+		if (bdf_parse(name, &w->dev) < 0)
+			continue;
+		for (size_t k = 0; k < d->n_devs && !ours; k++)
+			ours = bdf_equal(&d->devs[k], &w->dev);
+		if (!ours)
+			continue;
+		if (holders_name(name, w->why, sizeof(w->why)) <= 0)
+			snprintf(w->why, sizeof(w->why), "no process seen holding it");
+		for (char *c = w->why; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
+		log_err("device %s is wedged: a kernel call on it did not return (%s); it stays "
+			"in the journal for 'vfio-handoff recover'",
+			name, w->why);
+		d->n_wedged++;
+	}
+	return 0;
+}
+
+/* Devices an earlier run left wedged: each is probed (a driver_override read takes the
+ * device lock a stuck remove keeps) before anything is tried on it. While one still does
+ * not answer, all of them (a group whose holder still holds it) are left alone. */
+static void probe_wedged(const struct journal_data *d)
+{
+	bool still = false;
+
+	for (size_t i = 0; i < d->n_wedged; i++) {
+		char name[BDF_STRLEN];
+
+		bdf_fmt(&d->wedged[i].dev, name);
+		if (kernel_device_probe("pci", name, 0) == -ETIMEDOUT)
+			still = true;
+	}
+	for (size_t i = 0; still && i < d->n_wedged; i++) {
+		char name[BDF_STRLEN];
+
+		kernel_wedge(bdf_fmt(&d->wedged[i].dev, name));
+	}
+}
+
 /* Undoes steps[n-1..0]. What fails stays in the journal (in journal order) for recover;
  * the journal is removed when everything was undone. */
 static int undo_and_keep(const char *vm, const struct step *steps, size_t n, const struct bdf *devs,
@@ -120,10 +178,13 @@ static int undo_and_keep(const char *vm, const struct step *steps, size_t n, con
 	left.devs = (struct bdf *)devs;
 	left.n_devs = n_devs;
 	strlcpy_chk(left.vm, vm, sizeof(left.vm));
-	r = journal_rewrite(vm, &left);
+	r = wedged_records(&left);
+	if (r == 0)
+		r = journal_rewrite(vm, &left);
 	if (r < 0)
 		log_err("cannot update the journal of VM '%s': %s", vm, strerror(-r));
 	free(left.steps);
+	free(left.wedged);
 	if (failed) {
 		log_err("VM '%s': %d step(s) could not be undone; they stay in the journal for "
 			"'vfio-handoff recover %s'",
@@ -171,6 +232,8 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	kernel_timeout_set(cfg->timeout_ms);
+	kernel_wedged_clear();
 	if (!dry_run) {
 		r = journal_lock(LOCK_TIMEOUT_MS, &lock_fd);
 		if (r < 0)
@@ -253,6 +316,7 @@ out:
 		close(lock_fd);
 	plan_free(p);
 	free(p);
+	spawn_reap_pending();
 	return r;
 }
 
@@ -272,6 +336,7 @@ static int release_locked(const char *vm, const struct vm_config *cfg)
 		return r;
 	log_info("VM '%s': giving back %zu device(s), undoing %zu step(s)", vm, d.n_devs,
 		 d.n_steps);
+	probe_wedged(&d);
 	r = undo_and_keep(vm, d.steps, d.n_steps, d.devs, d.n_devs, &env);
 	display_verify_restored(&d, cfg);
 	log_info("VM '%s': release %s in %lld ms", vm, r < 0 ? "incomplete" : "done",
@@ -294,6 +359,8 @@ int engine_release(const char *vm)
 		reason_clear();
 		config_defaults(&cfg);
 	}
+	kernel_timeout_set(cfg.timeout_ms);
+	kernel_wedged_clear();
 	r = journal_lock(LOCK_TIMEOUT_MS, &lock_fd);
 	if (r < 0)
 		return r;
@@ -305,6 +372,7 @@ int engine_release(const char *vm)
 			 signal_name(stop_signal));
 	signals_restore(&hold);
 	close(lock_fd);
+	spawn_reap_pending();
 	return r;
 }
 
@@ -326,6 +394,27 @@ int engine_recover(const char *vm)
 			failed++;
 	journal_list_free(names, n);
 	return failed ? -EIO : 0;
+}
+
+/* A wedged device is shown from the journal and its driver link only: reading it the
+ * usual way would wait on the lock its stuck remove keeps. true when it was one. */
+static bool status_wedged(FILE *out, const struct journal_data *d, const struct bdf *dev)
+{
+	char name[BDF_STRLEN], drv[64];
+
+	for (size_t i = 0; i < d->n_wedged; i++) {
+		if (!bdf_equal(&d->wedged[i].dev, dev))
+			continue;
+		bdf_fmt(dev, name);
+		if (device_driver("pci", name, drv, sizeof(drv)) < 0)
+			snprintf(drv, sizeof(drv), "gone");
+		fprintf(out,
+			"  %s  driver: %s  WEDGED: a kernel call on it did not return (%s); "
+			"'vfio-handoff recover' once it is free\n",
+			name, drv[0] ? drv : "none", d->wedged[i].why);
+		return true;
+	}
+	return false;
 }
 
 int engine_status(FILE *out)
@@ -351,6 +440,9 @@ int engine_status(FILE *out)
 			d.n_steps);
 		for (size_t k = 0; k < d.n_devs; k++) {
 			struct pcidev dev;
+
+			if (status_wedged(out, &d, &d.devs[k]))
+				continue;
 
 			if (pcidev_read(&d.devs[k], &dev) < 0) {
 				char name[BDF_STRLEN];

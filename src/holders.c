@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 #include "holders.h"
@@ -17,20 +18,14 @@
 #include "sysfs.h"
 #include "util.h"
 
-static int real_kill(pid_t pid, int sig)
-{
-	/* A fixture's pids name real processes of this machine: never signal them. */
-	if (!root_is_real())
-		return -EPERM;
-	return kill(pid, sig) < 0 ? -errno : 0;
-}
-
-static holders_kill_fn kill_fn = real_kill;
+#ifdef VH_TEST_SEAMS
+static holders_kill_fn kill_fn;
 
 void holders_set_kill(holders_kill_fn fn)
 {
-	kill_fn = fn ? fn : real_kill;
+	kill_fn = fn;
 }
+#endif
 
 /* Adds /dev/<dir>/<name> (dir may be "") with the number from sysfs file devfile. */
 static void add_node(struct devnode *ret, size_t max, size_t *n, const char *dir, const char *name,
@@ -307,6 +302,30 @@ int holders_first(const char *bdf, struct holder *ret)
 	return 1;
 }
 
+int holders_name(const char *bdf, char *buf, size_t n)
+{
+	struct devnode nodes[HOLDERS_MAX_NODES + 1];
+	struct holder h[HOLDERS_MAX];
+	char p[VH_PATH_MAX], group[32];
+	size_t n_nodes, found, total;
+	int r;
+
+	r = holders_nodes(bdf, nodes, HOLDERS_MAX_NODES, &n_nodes);
+	if (r < 0)
+		return r;
+	/* A VM (or any VFIO user) holds the group node, not the device's own nodes. */
+	if (path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/iommu_group", bdf) == 0 &&
+	    link_base(p, group, sizeof(group)) == 0)
+		add_node(nodes, HOLDERS_MAX_NODES + 1, &n_nodes, "vfio", group, NULL);
+	r = holders_find(nodes, n_nodes, h, ARRAY_SIZE(h), &found, &total);
+	if (r < 0)
+		return r;
+	if (!found)
+		return 0;
+	holders_describe(&h[0], total, buf, n);
+	return 1;
+}
+
 void holders_describe(const struct holder *h, size_t total, char *buf, size_t n)
 {
 	if (total > 1)
@@ -335,6 +354,28 @@ static int none_left(void *data)
 	return w->total == 0;
 }
 
+int holders_signal(pid_t pid, int sig, const struct devnode *nodes, size_t n_nodes)
+{
+	char name[32];
+	int pidfd, r = 0;
+
+	/* A fixture's pids name real processes of this machine: never signal them. */
+	if (!root_is_real())
+		return -EPERM;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	/* The pidfd names one process for good; the pid may have been reused between the
+	 * scan and now, so the process it names must still hold a node. */
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	if (!pid_holds(name, nodes, n_nodes))
+		r = -ESRCH;
+	else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		r = -errno;
+	close(pidfd);
+	return r;
+}
+
 /* Signals every holder found last; refuses to signal init, ourselves or our parent (the
  * hook's parent is libvirtd). */
 static int signal_all(struct holders_wait *w, int sig)
@@ -348,7 +389,12 @@ static int signal_all(struct holders_wait *w, int sig)
 					  (int)h->pid, h->comm, h->node);
 		log_info("sending %s to process %d (%s), which holds %s",
 			 sig == SIGKILL ? "SIGKILL" : "SIGTERM", (int)h->pid, h->comm, h->node);
-		r = kill_fn(h->pid, sig);
+#ifdef VH_TEST_SEAMS
+		if (kill_fn)
+			r = kill_fn(h->pid, sig);
+		else
+#endif
+			r = holders_signal(h->pid, sig, w->nodes, w->n_nodes);
 		if (r < 0 && r != -ESRCH)
 			return reason_set(r, "cannot signal process %d (%s), which holds %s: %s",
 					  (int)h->pid, h->comm, h->node, strerror(-r));

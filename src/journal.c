@@ -229,9 +229,37 @@ void journal_data_free(struct journal_data *d)
 {
 	free(d->devs);
 	free(d->steps);
+	free(d->wedged);
 	d->devs = NULL;
 	d->steps = NULL;
-	d->n_devs = d->n_steps = 0;
+	d->wedged = NULL;
+	d->n_devs = d->n_steps = d->n_wedged = 0;
+}
+
+/* "wedged<TAB>BDF<TAB>WHY" */
+static int parse_wedged(struct journal_data *d, char *rest)
+{
+	struct journal_wedged *tmp, *w;
+	char *why = strchr(rest, '\t');
+	char canon[BDF_STRLEN];
+
+	if (!why)
+		return -EINVAL;
+	*why++ = '\0';
+	for (const char *c = why; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -EINVAL;
+	tmp = realloc(d->wedged, (d->n_wedged + 1) * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	d->wedged = tmp;
+	w = &d->wedged[d->n_wedged];
+	memset(w, 0, sizeof(*w));
+	if (bdf_parse(rest, &w->dev) < 0 || strcmp(bdf_fmt(&w->dev, canon), rest) != 0 ||
+	    strlcpy_chk(w->why, why, sizeof(w->why)) < 0)
+		return -EINVAL;
+	d->n_wedged++;
+	return 0;
 }
 
 /* One line (without its newline) after the magic one, in the order journal_create and
@@ -257,6 +285,11 @@ static int parse_line(struct journal_data *d, const char *vm, char *line)
 		d->devs = tmp;
 		d->devs[d->n_devs++] = b;
 		return 0;
+	} else if (str_has_prefix(line, "wedged\t")) {
+		/* Appended when a kernel call timed out: after the vm line, at any point. */
+		if (!d->vm[0] || d->n_wedged == JOURNAL_MAX_DEVS)
+			return -EINVAL;
+		return parse_wedged(d, line + 7);
 	} else if (str_has_prefix(line, "step\t")) {
 		struct step st;
 
@@ -425,7 +458,7 @@ int journal_rewrite(const char *vm, const struct journal_data *d)
 	char path[VH_PATH_MAX], tmp[VH_PATH_MAX + 8], buf[STEP_ARG_MAX + STEP_REC_MAX + 80];
 	int fd, r;
 
-	if (d->n_steps == 0)
+	if (d->n_steps == 0 && d->n_wedged == 0)
 		return journal_remove(vm);
 	r = journal_path(vm, path, sizeof(path));
 	if (r < 0)
@@ -451,6 +484,15 @@ int journal_rewrite(const char *vm, const struct journal_data *d)
 			strcat(buf, "\n");
 			r = write_all(fd, buf);
 		}
+	}
+	for (size_t i = 0; r == 0 && i < d->n_wedged; i++) {
+		char name[BDF_STRLEN];
+
+		r = snprintf_chk(buf, sizeof(buf), "wedged\t%s\t%s\n",
+				 bdf_fmt(&d->wedged[i].dev, name),
+				 d->wedged[i].why[0] ? d->wedged[i].why : "-");
+		if (r == 0)
+			r = write_all(fd, buf);
 	}
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;

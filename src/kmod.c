@@ -1,11 +1,13 @@
-/* The real module seam: load with libkmod's probe (softdeps and modprobe.d options
- * honoured), remove one module without waiting, each with libkmod's log routed to ours. */
+/* The real module calls: load with libkmod's probe (softdeps and modprobe.d options
+ * honoured, install commands refused), remove one module without waiting, each with
+ * libkmod's log routed to ours. Both run in a deadline child (sysfs.c). */
 #include <errno.h>
 #include <string.h>
 #include <sys/utsname.h>
 
 #include <libkmod.h>
 
+#include "kmod.h"
 #include "log.h"
 #include "sysfs.h"
 #include "util.h"
@@ -23,16 +25,22 @@ static void kmod_log(void *data, int priority, const char *file, int line, const
 
 static struct kmod_ctx *kmod_open(void)
 {
-	char dir[VH_PATH_MAX];
+	char dir[VH_PATH_MAX], c1[VH_PATH_MAX], c2[VH_PATH_MAX], c3[VH_PATH_MAX];
+	const char *cfg[] = {c1, c2, c3, NULL};
 	struct utsname u;
 	struct kmod_ctx *ctx;
 
 	if (root_is_real()) {
 		ctx = kmod_new(NULL, NULL);
 	} else {
-		if (uname(&u) < 0 || path_join(dir, sizeof(dir), "/lib/modules/%s", u.release) < 0)
+		/* Everything from under the root: never this machine's /etc/modprobe.d. */
+		if (uname(&u) < 0 ||
+		    path_join(dir, sizeof(dir), "/lib/modules/%s", u.release) < 0 ||
+		    path_join(c1, sizeof(c1), "/etc/modprobe.d") < 0 ||
+		    path_join(c2, sizeof(c2), "/run/modprobe.d") < 0 ||
+		    path_join(c3, sizeof(c3), "/lib/modprobe.d") < 0)
 			return NULL;
-		ctx = kmod_new(dir, NULL);
+		ctx = kmod_new(dir, cfg);
 	}
 	if (!ctx)
 		return NULL;
@@ -50,12 +58,100 @@ static bool fault_module_busy(const char *name)
 	return f && str_has_prefix(f, "module-busy:") && strcmp(f + 12, name) == 0;
 }
 
+struct install_scan {
+	char *mod, *cmd;
+	size_t mod_n, cmd_n;
+	bool found;
+};
+
+static struct install_scan *scan_now;
+
+/* print_action of a dry run: called with install true for each module whose install
+ * command the probe would run. libkmod gives it no user data. */
+static void note_install(struct kmod_module *m, bool install, const char *options)
+{
+	const char *cmd;
+
+	if (!install || !scan_now || scan_now->found)
+		return;
+	cmd = kmod_module_get_install_commands(m);
+	strlcpy_chk(scan_now->mod, kmod_module_get_name(m), scan_now->mod_n);
+	str_quote(scan_now->cmd, scan_now->cmd_n, cmd ? cmd : "?", 160);
+	scan_now->found = true;
+}
+
+int kmod_install_command(const char *name, char *mod, size_t mod_n, char *cmd, size_t cmd_n)
+{
+	struct install_scan scan = {mod, cmd, mod_n, cmd_n, false};
+	struct kmod_ctx *ctx = kmod_open();
+	struct kmod_list *list = NULL, *it;
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = kmod_module_new_from_lookup(ctx, name, &list);
+	if (r == 0 && !list) {
+		/* Unknown to modules.dep and aliases: its name may still carry a command. */
+		struct kmod_module *m = NULL;
+
+		if (kmod_module_new_from_name(ctx, name, &m) == 0) {
+			const char *c = kmod_module_get_install_commands(m);
+
+			if (c) {
+				strlcpy_chk(mod, kmod_module_get_name(m), mod_n);
+				str_quote(cmd, cmd_n, c, 160);
+				scan.found = true;
+			}
+			kmod_module_unref(m);
+		}
+	}
+	scan_now = &scan;
+	kmod_list_foreach (it, list) {
+		struct kmod_module *m = kmod_module_get_module(it);
+
+		/* A dry run walks dependencies and softdeps as the real probe would, and
+		 * makes no module call. */
+		kmod_module_probe_insert_module(m, KMOD_PROBE_DRY_RUN, NULL, NULL, NULL,
+						note_install);
+		kmod_module_unref(m);
+		if (scan.found)
+			break;
+	}
+	scan_now = NULL;
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	if (r < 0 && !scan.found)
+		return r == -ENOENT ? 0 : r;
+	return scan.found;
+}
+
+int kmod_refuse_install_command(const char *name)
+{
+	char mod[128], cmd[800];
+	int r;
+
+	r = kmod_install_command(name, mod, sizeof(mod), cmd, sizeof(cmd));
+	if (r <= 0)
+		return r == -ENOMEM ? r : 0;
+	/* Such a line is shell text run through system(): with libvirt's environment and
+	 * stderr and no deadline. We run programs by absolute path with a deadline only,
+	 * and a command line cannot be checked for either. */
+	return reason_set(-EPERM,
+			  "module %s has a modprobe.d install command (\"%s\"); vfio-handoff "
+			  "does not run install commands: remove the line or load %s yourself "
+			  "before the VM starts",
+			  mod, cmd, mod);
+}
+
 int kmod_real_load(const char *name, const char *options)
 {
-	struct kmod_ctx *ctx = kmod_open();
+	struct kmod_ctx *ctx;
 	struct kmod_list *list = NULL, *it;
 	int r, loaded = 0;
 
+	if (!root_is_real())
+		return -EPERM;
+	ctx = kmod_open();
 	if (!ctx)
 		return -ENOMEM;
 	r = kmod_module_new_from_lookup(ctx, name, &list);
@@ -68,8 +164,11 @@ int kmod_real_load(const char *name, const char *options)
 	kmod_list_foreach (it, list) {
 		struct kmod_module *mod = kmod_module_get_module(it);
 
-		r = kmod_module_probe_insert_module(mod, 0, options && *options ? options : NULL,
-						    NULL, NULL, NULL);
+		/* Never system(): an install command was refused before we got here, and
+		 * one that appeared since is skipped, not run. */
+		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_IGNORE_COMMAND,
+						    options && *options ? options : NULL, NULL,
+						    NULL, NULL);
 		kmod_module_unref(mod);
 		if (r == 0 || r == -EEXIST)
 			loaded++;
@@ -86,20 +185,20 @@ out:
 	return r;
 }
 
-struct remove_job {
-	const char *name;
-};
-
-static int remove_now(void *data)
+int kmod_real_remove(const char *name)
 {
-	struct remove_job *job = data;
-	struct kmod_ctx *ctx = kmod_open();
+	struct kmod_ctx *ctx;
 	struct kmod_module *mod = NULL;
 	int r;
 
+	if (!root_is_real())
+		return -EPERM;
+	if (fault_module_busy(name))
+		return -EBUSY;
+	ctx = kmod_open();
 	if (!ctx)
 		return -ENOMEM;
-	r = kmod_module_new_from_name(ctx, job->name, &mod);
+	r = kmod_module_new_from_name(ctx, name, &mod);
 	if (r == 0) {
 		/* No KMOD_REMOVE_FORCE: a module in use must fail, not be torn out. */
 		r = kmod_module_remove_module(mod, 0);
@@ -109,13 +208,4 @@ static int remove_now(void *data)
 	}
 	kmod_unref(ctx);
 	return r;
-}
-
-int kmod_real_remove(const char *name, int timeout_ms)
-{
-	struct remove_job job = {name};
-
-	if (fault_module_busy(name))
-		return -EBUSY;
-	return run_with_deadline(remove_now, &job, timeout_ms > 0 ? timeout_ms : 10000);
 }

@@ -16,9 +16,11 @@
 static struct pci_access *pacc;
 static char pacc_root[VH_PATH_MAX];
 static bool pacc_failed;
-static jmp_buf pacc_jmp;
+/* Where libpci's error handler returns to: set only while a guarded call runs, to a
+ * jmp_buf in that call's live frame, and cleared before it returns. */
+static jmp_buf *pacc_jmp;
 
-/* libpci's default error handler calls exit(1): ours returns to the caller instead. */
+/* libpci's default error handler calls exit(1): ours returns to the guarded call. */
 static void PCI_NONRET pacc_error(char *msg, ...)
 {
 	char buf[512];
@@ -28,12 +30,80 @@ static void PCI_NONRET pacc_error(char *msg, ...)
 	vsnprintf(buf, sizeof(buf), msg, ap);
 	va_end(ap);
 	log_debug("libpci: %s", buf);
-	longjmp(pacc_jmp, 1);
+	if (pacc_jmp)
+		longjmp(*pacc_jmp, 1);
+	/* A libpci call outside a guard: there is no frame to go back to, and libpci does
+	 * not expect its error handler to return. */
+	log_err("libpci: %s (outside a guarded call)", buf);
+	abort();
 }
 
 static void pacc_quiet(char *msg, ...)
 {
 	(void)msg;
+}
+
+/* Every libpci call that can reach the error handler runs through one of these; each
+ * setjmp()s in its own frame, which is alive for as long as the call runs. */
+static bool guarded_scan(struct pci_access *a, const char *sysfs)
+{
+	jmp_buf env;
+
+	if (setjmp(env)) {
+		pacc_jmp = NULL;
+		return false;
+	}
+	pacc_jmp = &env;
+	pci_set_param(a, "sysfs.path", (char *)sysfs);
+	pci_init(a);
+	pci_scan_bus(a);
+	pacc_jmp = NULL;
+	return true;
+}
+
+static bool guarded_fill(struct pci_dev *d, int flags)
+{
+	jmp_buf env;
+
+	if (setjmp(env)) {
+		pacc_jmp = NULL;
+		return false;
+	}
+	pacc_jmp = &env;
+	pci_fill_info(d, flags);
+	pacc_jmp = NULL;
+	return true;
+}
+
+static bool guarded_lookup(struct pci_access *a, char *buf, int size, int flags, int id1, int id2,
+			   char **ret)
+{
+	jmp_buf env;
+
+	if (setjmp(env)) {
+		pacc_jmp = NULL;
+		return false;
+	}
+	pacc_jmp = &env;
+	if (flags & PCI_LOOKUP_CLASS)
+		*ret = pci_lookup_name(a, buf, size, flags, id1);
+	else
+		*ret = pci_lookup_name(a, buf, size, flags, id1, id2);
+	pacc_jmp = NULL;
+	return true;
+}
+
+static void guarded_cleanup(struct pci_access *a)
+{
+	jmp_buf env;
+
+	if (setjmp(env)) {
+		pacc_jmp = NULL;
+		return;
+	}
+	pacc_jmp = &env;
+	pci_cleanup(a);
+	pacc_jmp = NULL;
 }
 
 static struct pci_access *pacc_get(void)
@@ -45,7 +115,7 @@ static struct pci_access *pacc_get(void)
 	if (pacc_failed && strcmp(pacc_root, root_get()) == 0)
 		return NULL;
 	if (pacc) {
-		pci_cleanup(pacc);
+		guarded_cleanup(pacc);
 		pacc = NULL;
 	}
 	strlcpy_chk(pacc_root, root_get(), sizeof(pacc_root));
@@ -59,14 +129,11 @@ static struct pci_access *pacc_get(void)
 	pacc->warning = pacc_quiet;
 	pacc->debug = pacc_quiet;
 	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
-	if (setjmp(pacc_jmp)) {
+	if (!guarded_scan(pacc, sysfs)) {
 		/* Leaks what libpci had allocated; this happens once per root. */
 		pacc = NULL;
 		goto fail;
 	}
-	pci_set_param(pacc, "sysfs.path", sysfs);
-	pci_init(pacc);
-	pci_scan_bus(pacc);
 	return pacc;
 fail:
 	log_debug("libpci could not scan %s; reading identity from sysfs", pacc_root);
@@ -84,10 +151,7 @@ static struct pci_dev *pacc_find(const struct bdf *addr)
 		if (d->domain != addr->domain || d->bus != addr->bus || d->dev != addr->dev ||
 		    d->func != addr->fn)
 			continue;
-		if (setjmp(pacc_jmp))
-			return NULL;
-		pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS);
-		return d;
+		return guarded_fill(d, PCI_FILL_IDENT | PCI_FILL_CLASS) ? d : NULL;
 	}
 	return NULL;
 }
@@ -134,9 +198,19 @@ int pcidev_read(const struct bdf *addr, struct pcidev *ret)
 		link_base(p, ret->driver, sizeof(ret->driver));
 	if (ret->driver[0] && dev_path(addr, "driver/module", p, sizeof(p)) == 0)
 		link_base(p, ret->module, sizeof(ret->module));
-	if (dev_path(addr, "driver_override", p, sizeof(p)) == 0 &&
-	    attr_read(p, buf, sizeof(buf)) == 0 && strcmp(buf, "(null)") != 0)
-		strlcpy_chk(ret->override, buf, sizeof(ret->override));
+	/* driver_override's show() takes device_lock, which a stuck remove() keeps: read
+	 * through the seam, with a deadline. */
+	if (dev_path(addr, "driver_override", p, sizeof(p)) == 0 && path_exists(p)) {
+		r = kernel_read(p, buf, sizeof(buf), 0);
+		if (r == -ETIMEDOUT || r == -EDEADLK)
+			return reason_set(r,
+					  "device %s is wedged: reading its driver_override did "
+					  "not return within %d ms",
+					  ret->name, kernel_timeout_ms());
+		strip_trailing(buf);
+		if (r == 0 && strcmp(buf, "(null)") != 0)
+			strlcpy_chk(ret->override, buf, sizeof(ret->override));
+	}
 	ret->group = -1;
 	if (dev_path(addr, "iommu_group", p, sizeof(p)) == 0 && link_base(p, buf, sizeof(buf)) == 0)
 		ret->group = atoi(buf);
@@ -158,17 +232,17 @@ void pcidev_name(struct pcidev *dev)
 
 	if (!a)
 		return;
-	/* pci.ids only (no udev hwdb): without hwdb.bin libpci 3.9 allocates a new udev
-	 * context at every name it misses and loses the last. It cannot reach the error
-	 * handler. */
-	s = pci_lookup_name(a, buf, sizeof(buf),
-			    PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_HWDB, dev->vendor,
-			    dev->device);
-	if (s)
+	/* pci_lookup_name allocates, and libpci's allocator reports failure through the
+	 * error handler. pci.ids only (PCI_LOOKUP_NO_HWDB): libpci's udev hwdb path leaks the
+	 * udev context it opens when the hwdb is missing. */
+	if (guarded_lookup(a, buf, sizeof(buf),
+			   PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_HWDB, dev->vendor,
+			   dev->device, &s) &&
+	    s)
 		snprintf(dev->desc, sizeof(dev->desc), "%s", s);
-	s = pci_lookup_name(a, buf, sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_HWDB,
-			    dev->class >> 8);
-	if (s)
+	if (guarded_lookup(a, buf, sizeof(buf), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_HWDB,
+			   (int)(dev->class >> 8), 0, &s) &&
+	    s)
 		snprintf(dev->class_desc, sizeof(dev->class_desc), "%s", s);
 }
 

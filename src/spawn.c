@@ -37,22 +37,81 @@ int spawn_find(const char *name, char *buf, size_t n)
 	return -ENOENT;
 }
 
-/* Marks every descriptor above stderr close-on-exec, so the program inherits none of
- * ours (libvirt's pipes above all). Only async-signal-safe calls: this runs after fork. */
-static void cloexec_from(int first)
+/* From first up, every descriptor closed (cloexec false) or marked close-on-exec (true):
+ * close_range where the kernel has it, one by one otherwise. Only async-signal-safe calls:
+ * this runs after fork. */
+static void fds_from(int first, bool cloexec)
 {
 	long max;
 
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0)
 		return;
 #endif
 	max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (int fd = first; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	for (int fd = first; fd < max; fd++) {
+		if (cloexec)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		else
+			close(fd);
+	}
 }
+
+/* Marks every descriptor from first up close-on-exec, so the program inherits none of ours
+ * (libvirt's pipes above all). */
+static void cloexec_from(int first)
+{
+	fds_from(first, true);
+}
+
+void spawn_close_from(int first)
+{
+	fds_from(first, false);
+}
+
+/* --- Children left behind at a deadline --- */
+
+#define PENDING_MAX 64
+
+static pid_t pending[PENDING_MAX];
+static size_t n_pending;
+
+void spawn_reap_later(pid_t pid)
+{
+	if (n_pending < PENDING_MAX)
+		pending[n_pending++] = pid;
+	else
+		log_warn("process %d did not end after SIGKILL; too many such to track", (int)pid);
+}
+
+size_t spawn_reap_pending(void)
+{
+	size_t i = 0;
+
+	while (i < n_pending) {
+		pid_t w = waitpid(pending[i], NULL, WNOHANG);
+
+		if (w == pending[i] || (w < 0 && errno == ECHILD)) {
+			pending[i] = pending[--n_pending];
+			continue;
+		}
+		i++;
+	}
+	return n_pending;
+}
+
+#ifdef VH_TEST_SEAMS
+static bool fixture_ok;
+
+void spawn_allow_fixture(bool allow)
+{
+	fixture_ok = allow;
+}
+#else
+static const bool fixture_ok = false;
+#endif
 
 static _Noreturn void child(const char *path, const char *const argv[], int null_fd, int out_fd,
 			    int err_fd)
@@ -129,6 +188,12 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, char *
 
 	if (out && out_size)
 		out[0] = '\0';
+	/* A program under a fixture or a copied root filesystem (ROOT/usr/bin/systemctl)
+	 * would act on this machine (its PID 1): only "/" runs programs. */
+	if (!root_is_real() && !fixture_ok)
+		return reason_set(-EPERM, "refusing to run %s: the root is %s, not /", path,
+				  root_get());
+	spawn_reap_pending();
 	null_fd = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (null_fd < 0)
 		return -errno;
@@ -184,7 +249,8 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, char *
 		if (r < 0) {
 			r = -errno;
 			kill(-rp.pid, SIGKILL);
-			wait_until(reaped, &rp, REAP_MS);
+			if (wait_until(reaped, &rp, REAP_MS) != 0)
+				spawn_reap_later(rp.pid);
 			return r;
 		}
 		if (r == 0) {
@@ -234,7 +300,10 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, char *
 timeout:
 	kill(-rp.pid, SIGKILL);
 	kill(rp.pid, SIGKILL);
-	if (wait_until(reaped, &rp, REAP_MS) < 0)
-		log_warn("%s (pid %d) did not end after SIGKILL; leaving it", path, (int)rp.pid);
+	if (wait_until(reaped, &rp, REAP_MS) != 0) {
+		log_warn("%s (pid %d) did not end after SIGKILL; reaping it later", path,
+			 (int)rp.pid);
+		spawn_reap_later(rp.pid);
+	}
 	return -ETIMEDOUT;
 }

@@ -554,6 +554,13 @@ static int rebind(const struct rec_dev *d, int timeout_ms)
 		if (r < 0)
 			return r;
 		r = kernel_write(p, d->bdf, timeout_ms);
+		if (r == -EDEADLK) {
+			log_err("device %s is wedged (a kernel call on it did not return earlier "
+				"in this run); giving it back to %s is left for 'vfio-handoff "
+				"recover'",
+				d->bdf, d->driver);
+			return r;
+		}
 		/* A probe the module load started may have won the race: the link decides. */
 		if (r < 0)
 			log_debug("bind of %s to %s: %s", d->bdf, d->driver, strerror(-r));

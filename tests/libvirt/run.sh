@@ -60,7 +60,7 @@ if ! tr -d '\r' <"$log" | grep -q '^guest: [0-9]* ok, [0-9]* not ok'; then
 	if [ $st -eq 124 ] || [ $st -eq 137 ]; then
 		echo "not ok - the guest timed out after $TMO s"
 	else
-		echo "not ok - the guest stopped without finishing (qemu status $st)"
+		echo "not ok - the guest stopped without finishing (qemu status $st): $(tr -d '\r' <"$log" | grep -v '^VL-DONE$' | tail -3 | paste -sd'|' | sed 's/|/ | /g')"
 		tail -5 "$LV_OUT/qemu.stderr" 2>/dev/null | sed 's/^/    qemu: /'
 	fi
 fi

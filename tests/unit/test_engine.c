@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -619,17 +620,20 @@ static void test_crafted_journal_makes_recover_touch_nothing(void **state)
  * from when it was installed): a terminal hanging up, Ctrl-C, a TERM from an init script,
  * at every point of a hand-off. */
 static const struct kernel_ops *inner;
-static int signal_at, signal_ops, signal_no;
+static int signal_at, signal_no, *signal_ops;
+static pid_t signal_pid;
 
+/* Every kernel op runs in a child with a deadline (sysfs.c): the count lives in shared
+ * memory, and the signal goes to the engine's process, not to that child. */
 static void signal_tick(void)
 {
-	if (++signal_ops == signal_at)
-		raise(signal_no);
+	if (__atomic_add_fetch(signal_ops, 1, __ATOMIC_SEQ_CST) == signal_at)
+		kill(signal_pid, signal_no);
 }
 
-static int sig_write_attr(const char *path, const char *val, int timeout_ms)
+static int sig_write_attr(const char *path, const char *val)
 {
-	int r = inner->write_attr(path, val, timeout_ms);
+	int r = inner->write_attr(path, val);
 
 	signal_tick();
 	return r;
@@ -643,9 +647,15 @@ static int sig_module_load(const char *name, const char *options)
 	return r;
 }
 
-static int sig_module_remove(const char *name, int timeout_ms)
+/* Reads are not kernel ops here, as in the fake kernel's own count. */
+static int sig_read_attr(const char *path, char *buf, size_t n)
 {
-	int r = inner->module_remove(name, timeout_ms);
+	return inner->read_attr(path, buf, n);
+}
+
+static int sig_module_remove(const char *name)
+{
+	int r = inner->module_remove(name);
 
 	signal_tick();
 	return r;
@@ -661,6 +671,7 @@ static int sig_fbcon_takeover(const char *fbdev, int fb)
 
 static const struct kernel_ops signal_ops_table = {
 	.write_attr = sig_write_attr,
+	.read_attr = sig_read_attr,
 	.module_load = sig_module_load,
 	.module_remove = sig_module_remove,
 	.fbcon_takeover = sig_fbcon_takeover,
@@ -670,7 +681,11 @@ static void raise_after_op(int k, int sig)
 {
 	inner = &fake_kernel_ops;
 	signal_at = k;
-	signal_ops = 0;
+	signal_ops = mmap(NULL, sizeof(*signal_ops), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(signal_ops != MAP_FAILED);
+	*signal_ops = 0;
+	signal_pid = getpid();
 	signal_no = sig;
 	kernel_ops_set(&signal_ops_table);
 }

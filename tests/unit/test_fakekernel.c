@@ -255,7 +255,7 @@ static void test_busy_module_refused(void **state)
 
 static void test_unbind_blocks_while_nvidia_nodes_are_held(void **state)
 {
-	char *before, *after;
+	char *before, *after, p[VH_PATH_MAX], buf[64];
 
 	fx_topology5();
 	before = fx_snapshot();
@@ -263,10 +263,21 @@ static void test_unbind_blocks_while_nvidia_nodes_are_held(void **state)
 	after = fx_snapshot();
 	assert_int_equal(fx_snapshot_diff(before, after), 0);
 	free(after);
+	/* Wedged: the rest of the run does not touch it. */
+	assert_true(kernel_is_wedged(T5_GPU));
+	assert_int_equal(kwrite("/sys/bus/pci/drivers/nvidia/unbind", T5_GPU), -EDEADLK);
+	/* The pending remove keeps device_lock: a driver_override read waits too. */
+	kernel_wedged_clear();
+	assert_int_equal(path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/driver_override", T5_GPU),
+			 0);
+	assert_int_equal(kernel_read(p, buf, sizeof(buf), 200), -ETIMEDOUT);
+	kernel_wedged_clear();
+	/* The remove completes by itself when the last holder closes. */
 	fx_proc_exit(T5_XORG_PID);
 	fx_proc_exit(T5_PERSISTENCED_PID);
-	assert_int_equal(kwrite("/sys/bus/pci/drivers/nvidia/unbind", T5_GPU), 0);
+	fk_settle();
 	assert_string_equal(fx_driver_of(T5_GPU), "");
+	assert_int_equal(kernel_read(p, buf, sizeof(buf), 1000), 0);
 	free(before);
 }
 

@@ -5,6 +5,7 @@ set -u
 B=${B:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 case $B in /*) ;; *) B=$PWD/$B ;; esac
+B_checkout=$B
 inst=$top/install.sh
 work=$(mktemp -d /tmp/vh-install-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -256,6 +257,14 @@ check "--uninstall --force goes ahead" eval '[ $rc -eq 0 ] && [ ! -e "$d/etc/lib
 # --- not root ----------------------------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	chmod 0755 "$work"
+	# uid 65534 may not reach the checkout (root's own clone under /root is mode 0700):
+	# it runs a copy of what install.sh reads, in a place it can read.
+	pub=$work/pub
+	mkdir -p "$pub/build" "$pub/src"
+	cp "$inst" "$pub/" && cp -r "$top/config" "$pub/" && cp "$top"/src/*.8 "$pub/src/" &&
+		cp "$B"/vfio-handoff "$B"/vfio-handoff-hook "$B"/vfio-handoff-hook-engine "$pub/build/"
+	chmod -R a+rX "$pub"
+	inst=$pub/install.sh B=$pub/build
 	env -u DESTDIR PATH=$fakebin:$PATH setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$inst" --build-dir "$B" </dev/null >"$work/out" 2>"$work/err"
 	rc=$?
@@ -270,10 +279,11 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	DESTDIR=$d PATH=$fakebin:$PATH setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$inst" --uninstall </dev/null >"$work/out" 2>"$work/err"
 	check "... and its --uninstall leaves nothing" eval '[ $? -eq 0 ] && [ -z "$(ls -A "$d")" ]'
+	inst=$top/install.sh B=$B_checkout
 fi
 
 # --- building when needed --------------------------------------------------------------
-if [ "$B" = "$top/build" ] && make -C "$top" -q all >/dev/null 2>&1; then
+if [ "$B" = "$top/build" ] && make -C "$top" -q binaries >/dev/null 2>&1; then
 	d=$work/default
 	run "$d"
 	check "without --build-dir it uses build/ (up to date: no rebuild)" \

@@ -313,7 +313,7 @@ static int noprobe_load(const char *name, const char *options)
 
 	if (r == 0 && strcmp(fx_driver_of(AUD), "snd_hda_intel") == 0)
 		fake_kernel_ops.write_attr(fx_path("sys/bus/pci/drivers/snd_hda_intel/unbind"),
-					   AUD, 0);
+					   AUD);
 	return r;
 }
 

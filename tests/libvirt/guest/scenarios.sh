@@ -35,7 +35,7 @@ finish() {
 	# Everything worth reading after a failure; the host keeps it only then.
 	{
 		cp $SYSLOG $OUT/syslog 2>/dev/null
-		cp /var/log/libvirt/libvirtd.log $OUT/ 2>/dev/null
+		cp /var/log/libvirt/*.log /var/log/libvirt/*.out $OUT/ 2>/dev/null
 		mkdir -p $OUT/qemu && cp /var/log/libvirt/qemu/*.log $OUT/qemu/ 2>/dev/null
 		cp -r /run/vfio-handoff $OUT/run-vfio-handoff 2>/dev/null
 		dmesg >$OUT/dmesg
@@ -64,7 +64,13 @@ show_hook_log() {
 	if [ -s $W/hooklog ]; then show "hook: " $W/hooklog; else info "hook: (no log lines)"; fi
 }
 
+# A libvirtd that died mid-run fails the tier at once, with its log's last lines.
+daemon_alive() {
+	kill -0 "$LIBVIRTD_PID" 2>/dev/null ||
+		vh_die "libvirtd has exited: $(log_tail /var/log/libvirt/libvirtd.log)"
+}
 vstart() { # vstart VM: virsh start; RC, MS; the hook's log shown
+	daemon_alive
 	mark
 	run start-$1 timeout 180 virsh start "$1"
 	info "virsh start $1: exit $RC in $(secs $MS)"
@@ -78,6 +84,7 @@ hook_total() { # the hook's own total, from its last log line of the call
 	[ -n "$l" ] && echo "; hook: $l"
 }
 vdestroy() {
+	daemon_alive
 	mark
 	run destroy-$1 timeout 180 virsh destroy "$1"
 	info "virsh destroy $1: exit $RC in $(secs $MS)"
@@ -231,29 +238,56 @@ cd /
 
 # =========================================================================================
 section "libvirtd"
-grep -q '^kvm:' /etc/group || echo 'kvm:x:107:' >>/etc/group
+# The accounts libvirt-daemon-system's postinst would create: libvirtd resolves its default
+# QEMU user and group (libvirt-qemu, kvm) before it reads qemu.conf, and fails without
+# them. Created here, in the guest's /etc overlay, whatever the host has installed.
+account_group() { grep -q "^$1:" /etc/group || echo "$1:x:$2:" >>/etc/group; }
+account_group kvm 64054
+account_group libvirt 64055
+account_group libvirt-qemu 64056
 grep -q '^libvirt-qemu:' /etc/passwd ||
-	echo 'libvirt-qemu:x:64055:107:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>/etc/passwd
-cat >/etc/libvirt/qemu.conf <<'EOF'
-user = "root"
-group = "root"
-cgroup_controllers = [ ]
-namespaces = [ ]
-security_driver = "none"
-remember_owner = 0
-EOF
+	echo 'libvirt-qemu:x:64055:64054:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>/etc/passwd
+mkdir -p /etc/libvirt
+printf '%s\n' 'user = "root"' 'group = "root"' 'cgroup_controllers = [ ]' 'namespaces = [ ]' \
+	'security_driver = "none"' 'remember_owner = 0' >/etc/libvirt/qemu.conf
 mkdir -p /var/lib/libvirt/qemu /var/cache/libvirt/qemu /var/log/libvirt/qemu /run/libvirt
-export LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log"
-virtlogd -d || vh_die "virtlogd did not start"
+# The daemons' own logs (the clients keep theirs off these files).
+LOGS="3:file:/var/log/libvirt"
+# A log's last errors (its last lines when it has none), on one line, for a failure message.
+log_tail() {
+	local lines
+	lines=$(grep -E ' error : ' "$1" 2>/dev/null | tail -n 3)
+	[ -n "$lines" ] || lines=$(tail -n 3 "$1" 2>/dev/null)
+	[ -n "$lines" ] || lines="(${1##*/} is empty)"
+	sed 's/^[-0-9]* [0-9:.+]*: [0-9]*: //' <<<"$lines" | paste -sd'|' | sed 's/|/ | /g'
+}
+# wait_daemon NAME PID LOG SECONDS TEST...: polls TEST until it passes. Fails at once, with
+# the log's last lines, when the daemon exits; at the deadline otherwise.
+wait_daemon() {
+	local name=$1 pid=$2 log=$3 secs=$4 t st i
+	shift 4
+	t=$(ms)
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			st=$?
+			vh_die "$name exited (status $st) $(secs $(($(ms) - t))) after its start: $(log_tail "$log")"
+		fi
+		sleep 0.05
+	done
+	vh_die "$name is not answering after $secs s: $(log_tail "$log")"
+}
+# Both run in the foreground as our children, so a daemon that dies is seen at once.
+LIBVIRT_LOG_OUTPUTS="$LOGS/virtlogd.log" virtlogd >/var/log/libvirt/virtlogd.out 2>&1 &
+wait_daemon virtlogd $! /var/log/libvirt/virtlogd.log 30 test -S /run/libvirt/virtlogd-sock
 t=$(ms)
-libvirtd -d || vh_die "libvirtd did not start"
-for i in $(seq 600); do
-	virsh version >/dev/null 2>&1 && break
-	sleep 0.1
-done
+LIBVIRT_LOG_OUTPUTS="$LOGS/libvirtd.log" libvirtd >/var/log/libvirt/libvirtd.out 2>&1 &
+LIBVIRTD_PID=$!
+wait_daemon libvirtd $LIBVIRTD_PID /var/log/libvirt/libvirtd.log 60 \
+	eval 'virsh version >/dev/null 2>&1'
 MS=$(($(ms) - t))
 TIMES+=("libvirtd ready: $(secs $MS)")
-virsh version >/dev/null 2>&1 || vh_die "libvirtd is not answering after $(secs $MS)"
 info "libvirtd ready in $(secs $MS)"
 
 snap $W/boot.state

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fakekernel.h"
@@ -526,18 +527,118 @@ static bool matches(const char *bus, const char *dev, const char *drv)
 	return !strcmp(native, drv);
 }
 
+/* --- device_lock and a remove() that blocks --- */
+
+struct group_scan {
+	char node[PATH_MAX]; /* "dev/vfio/N" */
+	char pid[32];
+	bool held;
+};
+
+static void group_fd(const char *fd, void *data)
+{
+	struct group_scan *g = data;
+	size_t rl = strlen(fx_root());
+	char t[PATH_MAX];
+
+	if (fx_readlink(fx_fmt("proc/%s/fd/%s", g->pid, fd), t, sizeof(t)) < 0)
+		return;
+	if (!strncmp(t, fx_root(), rl) && t[rl] == '/' && !strcmp(t + rl + 1, g->node))
+		g->held = true;
+}
+
+static void group_proc(const char *pid, void *data)
+{
+	struct group_scan *g = data;
+
+	if (g->held || strspn(pid, "0123456789") != strlen(pid))
+		return;
+	LOCAL(g->pid, "%s", pid);
+	each_entry(fx_fmt("proc/%s/fd", pid), group_fd, g);
+}
+
+/* Whether drv's remove() of dev waits now: the driver blocks (fx_driver_blocks_unbind)
+ * while a process holds a node of its module or, for vfio-pci, the device's group node. */
+static bool remove_waits(const char *bus, const char *dev, const char *drv)
+{
+	char mod[NAME_MAX_LEN];
+
+	if (!fx_exists(fx_fmt(".fake/blocks/%s", drv)))
+		return false;
+	driver_module(drv, mod, sizeof(mod));
+	if (mod[0] && opens_get(opens_scan(), mod) > 0)
+		return true;
+	if (!strcmp(bus, "pci") && !strcmp(drv, "vfio-pci") && group_of(dev) >= 0) {
+		struct group_scan g = {.held = false};
+
+		LOCAL(g.node, "dev/vfio/%d", group_of(dev));
+		each_entry("proc", group_proc, &g);
+		return g.held;
+	}
+	return false;
+}
+
+/* A remove in progress keeps the device's lock: .fake/pending/<dev> says "<bus> <drv>".
+ * It lives in the tree, so it outlasts the process that started it (a task in D state
+ * does not die of SIGKILL); it completes as soon as the driver stops waiting. Returns
+ * true while it still waits. */
+static bool pending_waits(const char *dev)
+{
+	char bus[16], drv[NAME_MAX_LEN], rel[PATH_MAX];
+
+	/* A copy: fx_fmt's buffers rotate under the calls below. */
+	LOCAL(rel, ".fake/pending/%s", dev);
+	if (!fx_exists(rel))
+		return false;
+	if (sscanf(fx_cat(rel), "%15s %127s", bus, drv) != 2)
+		fx_die("bad %s", rel);
+	if (remove_waits(bus, dev, drv))
+		return true;
+	fx_rm(rel);
+	detach(bus, dev, drv);
+	fk_sync();
+	return false;
+}
+
+static void settle_one(const char *dev, void *data)
+{
+	pending_waits(dev);
+}
+
+void fk_settle(void)
+{
+	each_entry(".fake/pending", settle_one, NULL);
+}
+
+/* Takes dev's lock: waits, as the kernel's device_lock() does, for a pending remove to
+ * finish. Only the deadline child calling us gives up (it is killed). */
+static void device_lock(const char *dev)
+{
+	const struct timespec tick = {0, 2 * 1000 * 1000};
+
+	while (valid_name(dev) && pending_waits(dev))
+		nanosleep(&tick, NULL);
+}
+
 static int do_unbind(const char *bus, const char *drv, const char *dev)
 {
-	char cur[NAME_MAX_LEN], mod[NAME_MAX_LEN];
+	char cur[NAME_MAX_LEN];
 
 	if (!valid_name(dev) || !fx_exists(fx_fmt("sys/bus/%s/devices/%s", bus, dev)))
 		return -ENODEV;
+	device_lock(dev);
 	bound_driver(bus, dev, cur, sizeof(cur));
 	if (strcmp(cur, drv))
 		return -ENODEV;
-	driver_module(drv, mod, sizeof(mod));
-	if (fx_exists(fx_fmt(".fake/blocks/%s", drv)) && mod[0] && opens_get(opens_scan(), mod) > 0)
-		return -ETIMEDOUT;
+	if (remove_waits(bus, dev, drv)) {
+		char rel[PATH_MAX];
+
+		/* remove() blocks with the lock held until the holder lets go. */
+		LOCAL(rel, ".fake/pending/%s", dev);
+		fx_write(rel, fx_fmt("%s %s\n", bus, drv));
+		device_lock(dev);
+		return 0;
+	}
 	detach(bus, dev, drv);
 	return 0;
 }
@@ -548,6 +649,7 @@ static int do_bind(const char *bus, const char *drv, const char *dev)
 
 	if (!valid_name(dev) || !fx_exists(fx_fmt("sys/bus/%s/devices/%s", bus, dev)))
 		return -ENODEV;
+	device_lock(dev);
 	if (!matches(bus, dev, drv))
 		return -ENODEV;
 	bound_driver(bus, dev, cur, sizeof(cur));
@@ -576,6 +678,7 @@ static int do_probe(const char *bus, const char *dev)
 {
 	if (!valid_name(dev) || !fx_exists(fx_fmt("sys/bus/%s/devices/%s", bus, dev)))
 		return -ENODEV;
+	device_lock(dev);
 	probe_dev(bus, dev);
 	return 0;
 }
@@ -597,6 +700,20 @@ static int do_vtcon_bind(const char *vtcon, const char *val)
 	fx_write(fx_fmt("sys/class/vtconsole/%s/bind", vtcon), bind ? "1\n" : "0\n");
 	system_consoles_follow(&v, bind);
 	return 0;
+}
+
+/* The device of ".../<dev>/driver_override" (rotating buffer). */
+static const char *override_dev(const char *rel)
+{
+	static char buf[4][NAME_MAX_LEN];
+	static int k;
+	const char *end = strrchr(rel, '/'), *start = end;
+	char *b = buf[k++ % 4];
+
+	while (start > rel && start[-1] != '/')
+		start--;
+	fk_fmt(b, NAME_MAX_LEN, "%.*s", (int)(end - start), start);
+	return b;
 }
 
 /* Path relative to ROOT, or NULL when path is not under it. */
@@ -637,13 +754,14 @@ static int dispatch(const char *rel, const char *val)
 	    !strcmp(rel + strlen(rel) - 16, "/driver_override")) {
 		if (!fx_exists(rel))
 			return -ENOENT;
+		device_lock(override_dev(rel));
 		fx_write(rel, fx_fmt("%s\n", val[0] ? val : "(null)"));
 		return 0;
 	}
 	return fx_exists(rel) ? -EACCES : -ENOENT;
 }
 
-static int fake_write_attr(const char *path, const char *val, int timeout_ms)
+static int fake_write_attr(const char *path, const char *val)
 {
 	char v[PATH_MAX], dir[PATH_MAX], real[PATH_MAX], rel[PATH_MAX];
 	const char *given = under_root(path), *base, *canon;
@@ -674,6 +792,36 @@ static int fake_write_attr(const char *path, const char *val, int timeout_ms)
 	if (r == 0)
 		fk_sync();
 	return r;
+}
+
+/* driver_override's show() takes device_lock too. Reads are not counted as kernel ops. */
+static int fake_read_attr(const char *path, char *buf, size_t n)
+{
+	char dir[PATH_MAX], real[PATH_MAX], rel[PATH_MAX];
+	const char *given = under_root(path), *base, *canon;
+	char *s;
+
+	if (root_is_real() || !given || !strncmp(given, "../", 3) || strstr(given, "/../"))
+		return -EPERM;
+	LOCAL(dir, "%s", path);
+	base = strrchr(dir, '/');
+	dir[base - dir] = '\0';
+	if (!realpath(dir, real))
+		return -errno;
+	canon = under_root(real);
+	if (!canon)
+		return -EPERM;
+	LOCAL(rel, "%s/%s", canon, base + 1);
+	if (!fx_exists(rel))
+		return -ENOENT;
+	if (!strcmp(base + 1, "driver_override"))
+		device_lock(override_dev(rel));
+	s = fk_slurp(rel, NULL);
+	if (!s)
+		return -EIO;
+	fk_fmt(buf, n, "%s", s);
+	free(s);
+	return 0;
 }
 
 /* --- Modules --- */
@@ -802,7 +950,7 @@ static void drop_holder(const char *dep, void *data)
 	fx_rm(fx_fmt("sys/module/%s/holders/%s", dep, (const char *)data));
 }
 
-static int fake_module_remove(const char *name, int timeout_ms)
+static int fake_module_remove(const char *name)
 {
 	char mod[NAME_MAX_LEN];
 	int r;
@@ -856,6 +1004,7 @@ static int fake_fbcon_takeover(const char *fbdev, int fb)
 
 const struct kernel_ops fake_kernel_ops = {
     .write_attr = fake_write_attr,
+    .read_attr = fake_read_attr,
     .module_load = fake_module_load,
     .module_remove = fake_module_remove,
     .fbcon_takeover = fake_fbcon_takeover,

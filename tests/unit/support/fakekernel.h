@@ -18,8 +18,16 @@
  *   <dev>/driver_override     stores the value; "" clears it to "(null)"
  *   drivers/<drv>/unbind B    -ENODEV unless B is bound to drv; else unbinds; what the
  *                             driver made for B (DRM card, fb, nodes, net, nvme) goes away.
- *                             -ETIMEDOUT and no change if drv blocks while its nodes are
- *                             held (fx_driver_blocks_unbind)
+ *                             If drv blocks (fx_driver_blocks_unbind) while a process
+ *                             holds a node of its module (for vfio-pci: the device's
+ *                             group node dev/vfio/N), remove() waits with the device's
+ *                             lock held, as Linux does: the call does not return until
+ *                             the holder lets go, and the remove stays pending in the
+ *                             tree when the caller is killed (a task in D state).
+ *   device_lock               bind, unbind, drivers_probe and driver_override (written,
+ *                             or read with read_attr) wait while a remove of the device
+ *                             is pending; a pending remove completes at the first call
+ *                             that finds its holder gone, or at fk_settle()
  *   drivers/<drv>/bind B      -ENODEV if B does not exist or drv does not match it (an
  *                             override names another driver; no override and drv is not
  *                             B's native driver: vfio-pci and pci-stub match only through
@@ -49,6 +57,10 @@
  *   lists of the modules it used.
  */
 extern const struct kernel_ops fake_kernel_ops;
+
+/* Completes every pending remove whose holder let go, as the kernel does by itself the
+ * moment the last file closes. Tests call it after a holder exits. */
+void fk_settle(void);
 
 /* Derived state: the frame buffer console following the framebuffers, and refcnts. */
 void fk_sync(void);

@@ -332,38 +332,16 @@ char *fk_slurp(const char *rel, size_t *ret_len)
 	return read_abs(p, ret_len);
 }
 
-/* The fake systemctl: $VH_FAKE_SYSTEMCTL, else tests/fixtures/fake-systemctl found next to
- * this source or above the working directory. */
+/* The fake systemctl (tests/fixtures/fake-systemctl.c): $VH_FAKE_SYSTEMCTL, else the one
+ * the Makefile built beside the tests. */
+#ifndef VH_FAKE_SYSTEMCTL_BIN
+#define VH_FAKE_SYSTEMCTL_BIN "build/tests/fake-systemctl"
+#endif
 static char *find_systemctl(size_t *len)
 {
 	const char *env = getenv("VH_FAKE_SYSTEMCTL");
-	char here[PATH_MAX], p[PATH_MAX + 64];
-	char *s, *slash;
 
-	if (env && *env)
-		return read_abs(env, len);
-	fk_fmt(here, sizeof(here), "%s", __FILE__);
-	slash = strrchr(here, '/');
-	if (slash) {
-		*slash = '\0';
-		fk_fmt(p, sizeof(p), "%s/../../fixtures/fake-systemctl", here);
-		s = read_abs(p, len);
-		if (s)
-			return s;
-	}
-	if (!getcwd(here, sizeof(here)))
-		return NULL;
-	for (int up = 0; up < 5; up++) {
-		fk_fmt(p, sizeof(p), "%s/tests/fixtures/fake-systemctl", here);
-		s = read_abs(p, len);
-		if (s)
-			return s;
-		slash = strrchr(here, '/');
-		if (!slash || slash == here)
-			break;
-		*slash = '\0';
-	}
-	return NULL;
+	return read_abs(env && *env ? env : VH_FAKE_SYSTEMCTL_BIN, len);
 }
 
 static void install_systemctl(const char *s, size_t len)
@@ -413,7 +391,8 @@ const char *fx_setup(void)
 	/* Found before anything is created, so a failure leaves no tree behind. */
 	systemctl = find_systemctl(&len);
 	if (!systemctl)
-		fx_die("tests/fixtures/fake-systemctl not found (set VH_FAKE_SYSTEMCTL)");
+		fx_die("the fake systemctl %s is missing (make builds it; or set VH_FAKE_SYSTEMCTL)",
+		       VH_FAKE_SYSTEMCTL_BIN);
 	fk_fmt(tmpl, sizeof(tmpl), "%s/vh-fx.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpl))
 		fx_die("mkdtemp %s: %s", tmpl, strerror(errno));

@@ -69,7 +69,7 @@
  *   device -> ../../../<bdf>}, sys/class/net/<if> -> ../../devices/pci0000:00/<bdf>/net/<if>,
  *   proc/net/route (default route: destination and mask 00000000), proc/net/ipv6_route.
  *
- * Units (the fake systemctl, tests/fixtures/fake-systemctl, installed at
+ * Units (the fake systemctl, tests/fixtures/fake-systemctl.c, installed at
  * ROOT/usr/bin/systemctl and ROOT/bin/systemctl)
  *   run/fake-systemd/<unit> "active"|"inactive"; alias/<name> holds the real unit;
  *   <unit>.refuse-stop / .refuse-start make that command fail; <unit>.pids lists the
