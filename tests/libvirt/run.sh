@@ -46,6 +46,7 @@ timeout -k 5 "$TMO" qemu-system-x86_64 "${VH_HOST_ARGS[@]}" -m 1536M \
 	-serial "file:$log" \
 	-kernel "$VMLINUZ" -initrd "$work/initrd.gz" -append "$VH_APPEND" \
 	-virtfs "local,path=$REPO,mount_tag=src,$ro" \
+	-virtfs "local,path=$BUILD,mount_tag=build,$ro" \
 	-virtfs "local,path=$LV_OUT/guest,mount_tag=out,security_model=passthrough" \
 	</dev/null >/dev/null 2>"$LV_OUT/qemu.stderr"
 st=$?

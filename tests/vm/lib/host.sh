@@ -6,7 +6,8 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO=$(cd "$VM_DIR/../.." && pwd)
 CACHE=${VH_VM_CACHE:-$VM_DIR/cache}
 OUT=${VH_VM_OUT:-$VM_DIR/out}
-BUILD=${B:-build}
+# The programs the guests run: VH_GUEST_BUILD (make check's unsanitized build), else $B.
+BUILD=${VH_GUEST_BUILD:-${B:-build}}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
 OVMF=${VH_OVMF:-/usr/share/ovmf/OVMF.fd}
 
