@@ -1,4 +1,4 @@
 # Crash recovery: SIGKILL right after applying each step in turn (see crash-recover.inc).
 VH_CRASH=kill-after
-# vm-timeout: 300
+# vm-timeout: 420
 . /vh/vm/scenarios/crash-recover.inc

@@ -1,4 +1,4 @@
 # Crash recovery: SIGKILL after journaling each step, before applying it (crash-recover.inc).
 VH_CRASH=kill-before
-# vm-timeout: 300
+# vm-timeout: 420
 . /vh/vm/scenarios/crash-recover.inc
