@@ -675,6 +675,17 @@ static int vm_conf_path(char *buf, size_t n, const char *vm)
 	return path_join(buf, n, "%s/%s.conf", CONFIG_VM_DIR, vm);
 }
 
+/* dir (CONFIG_DIR or CONFIG_VM_DIR) under the root into path, checked like the files in
+ * it: -ENOENT when it does not exist. */
+static int rooted_dir(const char *dir, char *path, size_t n)
+{
+	int r = path_join(path, n, "%s", dir);
+
+	if (r < 0)
+		return reason_set(r, "%s: path too long under root %s", dir, root_get());
+	return check_dir(path);
+}
+
 int config_load(const char *vm, struct vm_config *cfg)
 {
 	char q[QBUF], path[VH_PATH_MAX];
@@ -687,10 +698,7 @@ int config_load(const char *vm, struct vm_config *cfg)
 
 	config_defaults(&tmp);
 	/* No configuration directory: nothing opted in, defaults. */
-	r = path_join(path, sizeof(path), "%s", CONFIG_DIR);
-	if (r < 0)
-		return reason_set(r, "%s: path too long under root %s", CONFIG_DIR, root_get());
-	r = check_dir(path);
+	r = rooted_dir(CONFIG_DIR, path, sizeof(path));
 	if (r == -ENOENT) {
 		*cfg = tmp;
 		return 0;
@@ -704,10 +712,7 @@ int config_load(const char *vm, struct vm_config *cfg)
 	if (r < 0 && r != -ENOENT)
 		return r;
 
-	r = path_join(path, sizeof(path), "%s", CONFIG_VM_DIR);
-	if (r < 0)
-		return reason_set(r, "%s: path too long under root %s", CONFIG_VM_DIR, root_get());
-	r = check_dir(path);
+	r = rooted_dir(CONFIG_VM_DIR, path, sizeof(path));
 	if (r == -ENOENT) {
 		*cfg = tmp;
 		return 0;

@@ -761,15 +761,44 @@ static int dispatch(const char *rel, const char *val)
 	return fx_exists(rel) ? -EACCES : -ENOENT;
 }
 
+/* The attribute the kernel sees (rooted path): its directory with links resolved, as a
+ * path relative to the fixture root, into rel; its file name into *ret_base. */
+static int attr_rel(const char *path, char *rel, size_t n, const char **ret_base)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *canon, *base = strrchr(path, '/');
+
+	if (!base)
+		return -EINVAL;
+	LOCAL(dir, "%.*s", (int)(base - path), path);
+	if (!realpath(dir, real))
+		return -errno;
+	canon = under_root(real);
+	if (!canon)
+		return -EPERM;
+	fk_fmt(rel, n, "%s/%s", canon, base + 1);
+	*ret_base = base + 1;
+	return 0;
+}
+
+/* Never anything outside a fixture tree, whatever the caller asks. */
+static const char *inside_fixture(const char *path)
+{
+	const char *given = under_root(path);
+
+	if (root_is_real() || !given || !strncmp(given, "../", 3) || strstr(given, "/../"))
+		return NULL;
+	return given;
+}
+
 static int fake_write_attr(const char *path, const char *val)
 {
-	char v[PATH_MAX], dir[PATH_MAX], real[PATH_MAX], rel[PATH_MAX];
-	const char *given = under_root(path), *base, *canon;
+	char v[PATH_MAX], rel[PATH_MAX];
+	const char *given = inside_fixture(path), *base;
 	size_t len;
 	int r;
 
-	/* Never anything outside a fixture tree, whatever the caller asks. */
-	if (root_is_real() || !given || !strncmp(given, "../", 3) || strstr(given, "/../"))
+	if (!given)
 		return -EPERM;
 	LOCAL(v, "%s", val);
 	len = strlen(v);
@@ -778,16 +807,9 @@ static int fake_write_attr(const char *path, const char *val)
 	r = op_begin(fx_fmt("%s=%s", given, v));
 	if (r < 0)
 		return r;
-	/* The attribute the kernel sees: its directory with links resolved. */
-	LOCAL(dir, "%s", path);
-	base = strrchr(dir, '/');
-	dir[base - dir] = '\0';
-	if (!realpath(dir, real))
-		return -errno;
-	canon = under_root(real);
-	if (!canon)
-		return -EPERM;
-	LOCAL(rel, "%s/%s", canon, base + 1);
+	r = attr_rel(path, rel, sizeof(rel), &base);
+	if (r < 0)
+		return r;
 	r = dispatch(rel, v);
 	if (r == 0)
 		fk_sync();
@@ -797,24 +819,19 @@ static int fake_write_attr(const char *path, const char *val)
 /* driver_override's show() takes device_lock too. Reads are not counted as kernel ops. */
 static int fake_read_attr(const char *path, char *buf, size_t n)
 {
-	char dir[PATH_MAX], real[PATH_MAX], rel[PATH_MAX];
-	const char *given = under_root(path), *base, *canon;
+	char rel[PATH_MAX];
+	const char *base;
 	char *s;
+	int r;
 
-	if (root_is_real() || !given || !strncmp(given, "../", 3) || strstr(given, "/../"))
+	if (!inside_fixture(path))
 		return -EPERM;
-	LOCAL(dir, "%s", path);
-	base = strrchr(dir, '/');
-	dir[base - dir] = '\0';
-	if (!realpath(dir, real))
-		return -errno;
-	canon = under_root(real);
-	if (!canon)
-		return -EPERM;
-	LOCAL(rel, "%s/%s", canon, base + 1);
+	r = attr_rel(path, rel, sizeof(rel), &base);
+	if (r < 0)
+		return r;
 	if (!fx_exists(rel))
 		return -ENOENT;
-	if (!strcmp(base + 1, "driver_override"))
+	if (!strcmp(base, "driver_override"))
 		device_lock(override_dev(rel));
 	s = fk_slurp(rel, NULL);
 	if (!s)
