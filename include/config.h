@@ -61,6 +61,12 @@ int config_apply_file(const char *path, struct vm_config *cfg);
 void config_set_required_owner(unsigned uid);
 unsigned config_required_owner(void);
 
+/* A directory (rooted) holding files root acts on (the configuration, the journals):
+ * whoever can write it can add, remove or swap them whatever their own owner and mode, so
+ * it gets their rules: the required owner, not writable by group or other, not a symlink.
+ * 0; -ENOENT without a reason when missing; otherwise -errno with a reason naming path. */
+int config_check_dir(const char *path);
+
 /* A systemd unit name as the configuration takes it (display-manager, stop-units). */
 bool config_unit_name_valid(const char *name);
 

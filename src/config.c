@@ -641,12 +641,7 @@ bool config_vm_name_valid(const char *name)
 	return visible;
 }
 
-/*
- * The directory path (rooted) holds the files: whoever can write it can add, remove or
- * swap them whatever their own owner and mode, so it gets the same rules, and is not a
- * symlink. Missing: -ENOENT without a reason.
- */
-static int check_dir(const char *path)
+int config_check_dir(const char *path)
 {
 	_cleanup_close_ int fd = -1;
 
@@ -683,7 +678,7 @@ static int rooted_dir(const char *dir, char *path, size_t n)
 
 	if (r < 0)
 		return reason_set(r, "%s: path too long under root %s", dir, root_get());
-	return check_dir(path);
+	return config_check_dir(path);
 }
 
 int config_load(const char *vm, struct vm_config *cfg)

@@ -20,26 +20,6 @@
 #define JOURNAL_MAX_STEPS 1024
 #define JOURNAL_LINE_MAX (STEP_ARG_MAX + STEP_REC_MAX + 80)
 
-/* The directory of the journals gets their rules: whoever could write it could plant or
- * swap a journal. A symlink is refused. 0, -ENOENT, or -EPERM with a reason. */
-static int check_run_dir(const char *dir)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return reason_set(-EPERM, "%s: refused: is a symbolic link", dir);
-	if (!S_ISDIR(st.st_mode))
-		return reason_set(-EPERM, "%s: refused: not a directory", dir);
-	if (st.st_uid != config_required_owner())
-		return reason_set(-EPERM, "%s: refused: owner uid %u, not %u", dir,
-				  (unsigned)st.st_uid, config_required_owner());
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return reason_set(-EPERM, "%s: refused: writable by group or other", dir);
-	return 0;
-}
-
 static int run_dir(char *buf, size_t n)
 {
 	char p[VH_PATH_MAX];
@@ -53,8 +33,9 @@ static int run_dir(char *buf, size_t n)
 		mkdir(p, 0755);
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return reason_set(-errno, "cannot create %s: %s", buf, strerror(errno));
-	r = check_run_dir(buf);
-	if (r < 0 && r != -EPERM)
+	/* Whoever could write it could plant or swap a journal. */
+	r = config_check_dir(buf);
+	if (r == -ENOENT)
 		return reason_set(r, "%s: %s", buf, strerror(-r));
 	return r;
 }
@@ -537,11 +518,11 @@ int journal_list(char ***ret, size_t *ret_n)
 	r = path_join(dir, sizeof(dir), RUN_DIR);
 	if (r < 0)
 		return r;
-	r = check_run_dir(dir);
+	r = config_check_dir(dir);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return r == -EPERM ? r : reason_set(r, "%s: %s", dir, strerror(-r));
+		return r;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;

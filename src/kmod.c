@@ -133,7 +133,7 @@ int kmod_refuse_install_command(const char *name)
 	r = kmod_install_command(name, mod, sizeof(mod), cmd, sizeof(cmd));
 	if (r <= 0)
 		return r == -ENOMEM ? r : 0;
-	/* Such a line is shell text run through system(): with libvirt's environment and
+	/* Such a line is shell text libkmod hands to a shell: with libvirt's environment and
 	 * stderr and no deadline. We run programs by absolute path with a deadline only,
 	 * and a command line cannot be checked for either. */
 	return reason_set(-EPERM,
@@ -164,7 +164,7 @@ int kmod_real_load(const char *name, const char *options)
 	kmod_list_foreach (it, list) {
 		struct kmod_module *mod = kmod_module_get_module(it);
 
-		/* Never system(): an install command was refused before we got here, and
+		/* Never through a shell: an install command was refused before we got here, and
 		 * one that appeared since is skipped, not run. */
 		r = kmod_module_probe_insert_module(mod, KMOD_PROBE_IGNORE_COMMAND,
 						    options && *options ? options : NULL, NULL,
