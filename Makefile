@@ -31,7 +31,10 @@ ENGINE_PKGS := libxml-2.0 libpci libkmod
 # Quiet when pkg-config or a package is missing: tests/deps.sh (run first by every target
 # that builds) says in one line what is missing and installs it or tells how.
 pkgconf = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
+# -Wmissing-prototypes -Wmissing-declarations: a function used across files is declared in
+# a header, and one that is not is static.
 VH_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+	-Wmissing-prototypes -Wmissing-declarations \
 	-D_GNU_SOURCE -Iinclude $(call pkgconf,--cflags,$(ENGINE_PKGS))
 ENGINE_LIBS := $(call pkgconf,--libs,$(ENGINE_PKGS))
 VIRT_CFLAGS := $(call pkgconf,--cflags,libvirt)
@@ -40,7 +43,9 @@ CMOCKA_CFLAGS := $(call pkgconf,--cflags,cmocka)
 CMOCKA_LIBS := $(call pkgconf,--libs,cmocka)
 
 B := build
-ENGINE_SRCS := $(filter-out src/cli.c,$(wildcard src/*.c))
+# src/ in layers (README, "Layout"): front, plan, steps, facts, input, kernel, base.
+# src/front/cli.c is the command's main; everything else is the engine library.
+ENGINE_SRCS := $(filter-out src/front/cli.c,$(wildcard src/*/*.c))
 ENGINE_OBJS := $(patsubst src/%.c,$(B)/src/%.o,$(ENGINE_SRCS))
 # The unit tests link the same sources built with VH_TEST_SEAMS, which adds the setters
 # that put a fake kernel, fake signals and the fixture's programs behind the seams; the
@@ -69,13 +74,16 @@ FLAGS_STAMP := $(B)/flags.$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cksum | cu
 $(FLAGS_STAMP): | $(B)/src
 	rm -f $(B)/flags.* && touch $@
 
-$(B)/src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/src
+HEADERS := $(wildcard include/*/*.h)
+$(B)/src/%.o: src/%.c $(HEADERS) $(FLAGS_STAMP) | $(B)/src
+	@mkdir -p $(@D)
 	$(CC) $(VH_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libengine.a: $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/test-src/%.o: src/%.c $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/test-src
+$(B)/test-src/%.o: src/%.c $(HEADERS) $(FLAGS_STAMP) | $(B)/test-src
+	@mkdir -p $(@D)
 	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CFLAGS) -c -o $@ $<
 
 $(B)/libengine-test.a: $(TEST_ENGINE_OBJS)
@@ -91,11 +99,11 @@ $(HOOK): hook/qemu.c $(B)/libengine.a $(FLAGS_STAMP)
 $(HOOK_ENGINE): hook/engine.c $(B)/libengine.a
 	$(CC) $(VH_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a $(ENGINE_LIBS) $(LDFLAGS)
 
-$(CLI): src/cli.c $(B)/libengine.a
+$(CLI): src/front/cli.c $(B)/libengine.a
 	$(CC) $(VH_CFLAGS) $(VIRT_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libengine.a \
 		$(ENGINE_LIBS) $(VIRT_LIBS) $(LDFLAGS)
 
-$(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(wildcard include/*.h) $(FLAGS_STAMP) | $(B)/tests/support
+$(B)/tests/support/%.o: tests/unit/support/%.c $(wildcard tests/unit/support/*.h) $(HEADERS) $(FLAGS_STAMP) | $(B)/tests/support
 	$(CC) $(VH_CFLAGS) -DVH_TEST_SEAMS $(CMOCKA_CFLAGS) $(CFLAGS) -Itests/unit/support \
 		-DVH_FAKE_SYSTEMCTL_BIN='"$(abspath $(FAKE_SYSTEMCTL))"' -c -o $@ $<
 
@@ -152,7 +160,7 @@ uninstall:
 
 format-check:
 	@tests/deps.sh --format
-	clang-format --dry-run --Werror $(wildcard src/*.c include/*.h hook/*.c)
+	clang-format --dry-run --Werror $(wildcard src/*/*.c include/*/*.h hook/*.c)
 
 clean:
 	rm -rf $(B)

@@ -338,7 +338,7 @@ needs_build() {
 	for bin in "$SRC/build/vfio-handoff-hook" "$SRC/build/vfio-handoff-hook-engine" \
 		"$SRC/build/vfio-handoff"; do
 		[ -x "$bin" ] || return 0
-		for f in "$SRC"/hook/*.c "$SRC"/src/*.c "$SRC"/include/*.h; do
+		for f in "$SRC"/hook/*.c "$SRC"/src/*/*.c "$SRC"/include/*/*.h; do
 			[ "$f" -nt "$bin" ] && return 0
 		done
 	done

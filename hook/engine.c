@@ -10,13 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hookproto.h"
-#include "domxml.h"
-#include "engine.h"
-#include "log.h"
-#include "sysfs.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "front/engine.h"
+#include "front/hookproto.h"
+#include "input/config.h"
+#include "input/domxml.h"
 
 static int fail(const char *vm)
 {

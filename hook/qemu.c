@@ -13,11 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hookproto.h"
-#include "domxml.h"
-#include "root.h"
-#include "util.h"
+#include "base/util.h"
+#include "front/hookproto.h"
 
 /* Where the engine is, relative to this program's directory: the build tree; installed as
  * hooks/qemu; installed as hooks/qemu.d/NAME. Under the hooks directory because libvirtd's

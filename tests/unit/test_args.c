@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliargs.h"
-#include "hookproto.h"
-#include "log.h"
-#include "root.h"
+#include "base/log.h"
+#include "base/root.h"
+#include "front/cliargs.h"
+#include "front/hookproto.h"
 
 #define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))

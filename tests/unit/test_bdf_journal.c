@@ -14,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include "bdf.h"
-#include "config.h"
-#include "journal.h"
-#include "log.h"
-#include "step.h"
-#include "sysfs.h"
+#include "base/bdf.h"
+#include "base/log.h"
+#include "base/root.h"
+#include "input/config.h"
+#include "steps/journal.h"
+#include "steps/step.h"
 
 static char tmproot[64];
 

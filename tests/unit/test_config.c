@@ -16,9 +16,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
-#include "sysfs.h"
+#include "base/log.h"
+#include "base/names.h"
+#include "base/root.h"
+#include "input/config.h"
 
 #define assert_reason_has(s)                                                           \
 	do {                                                                           \
@@ -559,19 +560,19 @@ static void test_vm_names(void **state)
 	char name[VM_NAME_MAX + 2];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (!config_vm_name_valid(good[i]))
+		if (!name_vm_valid(good[i]))
 			fail_msg("\"%s\" refused", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (config_vm_name_valid(bad[i]))
+		if (name_vm_valid(bad[i]))
 			fail_msg("bad name #%zu accepted", i);
-	assert_false(config_vm_name_valid(NULL));
+	assert_false(name_vm_valid(NULL));
 
 	memset(name, 'n', VM_NAME_MAX);
 	name[VM_NAME_MAX] = '\0';
-	assert_true(config_vm_name_valid(name));
+	assert_true(name_vm_valid(name));
 	name[VM_NAME_MAX] = 'n';
 	name[VM_NAME_MAX + 1] = '\0';
-	assert_false(config_vm_name_valid(name));
+	assert_false(name_vm_valid(name));
 }
 
 static void test_opted_in_is_the_file_existing(void **state)

@@ -20,9 +20,9 @@
 #include <libxml/globals.h>
 #include <libxml/xmlversion.h>
 
-#include "domxml.h"
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "input/domxml.h"
 
 #define assert_reason_has(s)                                                           \
 	do {                                                                           \

@@ -17,19 +17,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bdf.h"
-#include "config.h"
-#include "domxml.h"
-#include "engine.h"
+#include "base/bdf.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "front/engine.h"
+#include "input/config.h"
+#include "input/domxml.h"
+#include "kernel/kernel.h"
+#include "plan/plan.h"
+#include "steps/journal.h"
+#include "steps/step.h"
 #include "fixture.h"
 #include "fakekernel.h"
 #include "fixture_display.h"
-#include "journal.h"
-#include "log.h"
-#include "plan.h"
-#include "sysfs.h"
 #include "topologies.h"
-#include "util.h"
 
 static struct vm_config cfg;
 static struct plan *plan;

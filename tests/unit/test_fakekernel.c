@@ -20,7 +20,8 @@
 
 #include "fakekernel.h"
 #include "fixture.h"
-#include "sysfs.h"
+#include "base/root.h"
+#include "kernel/kernel.h"
 #include "topologies.h"
 
 /* The engine's view: a rooted path, written through the seam. */

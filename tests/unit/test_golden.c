@@ -14,14 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bdf.h"
-#include "log.h"
+#include "base/bdf.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "input/config.h"
+#include "input/domxml.h"
+#include "plan/plan.h"
 #include "fixture.h"
-#include "config.h"
-#include "domxml.h"
-#include "plan.h"
 #include "topologies.h"
-#include "util.h"
 
 #ifndef VH_GOLDEN_FILE
 #define VH_GOLDEN_FILE "tests/unit/golden/plans.txt"

@@ -14,11 +14,12 @@
 #include <time.h>
 
 #include "fixture.h"
-#include "holders.h"
-#include "log.h"
-#include "step.h"
-#include "sysfs.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "facts/holders.h"
+#include "input/config.h"
+#include "steps/holders.h"
+#include "steps/step.h"
 
 #define GPU "0000:00:02.0"
 #define AUDIO "0000:00:1f.3"

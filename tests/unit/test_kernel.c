@@ -24,20 +24,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bdf.h"
-#include "config.h"
-#include "domxml.h"
-#include "engine.h"
+#include "base/bdf.h"
+#include "base/log.h"
+#include "base/root.h"
+#include "base/util.h"
+#include "facts/holders.h"
+#include "front/engine.h"
+#include "input/config.h"
+#include "input/domxml.h"
+#include "kernel/deadline.h"
+#include "kernel/kernel.h"
+#include "kernel/modcall.h"
+#include "kernel/spawn.h"
+#include "steps/holders.h"
+#include "steps/journal.h"
 #include "fakekernel.h"
 #include "fixture.h"
-#include "holders.h"
-#include "journal.h"
-#include "kmod.h"
-#include "log.h"
-#include "spawn.h"
-#include "sysfs.h"
 #include "topologies.h"
-#include "util.h"
 
 #define HOLDER_PID 5000001
 
@@ -334,14 +337,14 @@ static void test_modprobe_install_command_is_refused_by_name(void **state)
 
 	fx_setup();
 	fx_write("etc/modprobe.d/hang.conf", "install vh_test_hang /bin/sleep 1000\n");
-	assert_int_equal(kmod_install_command("vh_test_hang", mod, sizeof(mod), cmd, sizeof(cmd)),
+	assert_int_equal(modcall_install_command("vh_test_hang", mod, sizeof(mod), cmd, sizeof(cmd)),
 			 1);
 	assert_string_equal(mod, "vh_test_hang");
 	assert_string_equal(cmd, "/bin/sleep 1000");
-	assert_int_equal(kmod_install_command("vh_test_plain", mod, sizeof(mod), cmd, sizeof(cmd)),
+	assert_int_equal(modcall_install_command("vh_test_plain", mod, sizeof(mod), cmd, sizeof(cmd)),
 			 0);
 	reason_clear();
-	assert_int_equal(kmod_refuse_install_command("vh_test_hang"), -EPERM);
+	assert_int_equal(modcall_refuse_install_command("vh_test_hang"), -EPERM);
 	assert_non_null(strstr(reason_get(), "vh_test_hang"));
 	assert_non_null(strstr(reason_get(), "/bin/sleep 1000"));
 	assert_null(strchr(reason_get(), '\n'));

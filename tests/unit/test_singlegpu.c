@@ -12,17 +12,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bdf.h"
-#include "config.h"
-#include "engine.h"
+#include "base/bdf.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "front/engine.h"
+#include "input/config.h"
+#include "plan/plan.h"
+#include "steps/holders.h"
 #include "fixture.h"
 #include "fixture_display.h"
-#include "holders.h"
-#include "log.h"
-#include "plan.h"
-#include "sysfs.h"
 #include "topologies.h"
-#include "util.h"
 
 #define VM "win10"
 

@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "log.h"
-#include "spawn.h"
-#include "step.h"
-#include "sysfs.h"
-#include "units.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/names.h"
+#include "base/util.h"
+#include "input/config.h"
+#include "kernel/spawn.h"
+#include "kernel/units.h"
+#include "steps/step.h"
 
 static int setup(void **state)
 {
@@ -161,12 +162,12 @@ static void test_spawn_find_is_rooted(void **state)
 
 static void test_unit_names(void **state)
 {
-	assert_true(unit_name_ok("display-manager.service"));
-	assert_true(unit_name_ok("getty@tty1.service"));
-	assert_false(unit_name_ok("--now"));
-	assert_false(unit_name_ok("a b.service"));
-	assert_false(unit_name_ok("../x.service"));
-	assert_false(unit_name_ok(""));
+	assert_true(name_unit_valid("display-manager.service"));
+	assert_true(name_unit_valid("getty@tty1.service"));
+	assert_false(name_unit_valid("--now"));
+	assert_false(name_unit_valid("a b.service"));
+	assert_false(name_unit_valid("../x.service"));
+	assert_false(name_unit_valid(""));
 }
 
 static void test_unit_state_follows_fake_systemd(void **state)

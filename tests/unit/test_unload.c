@@ -14,12 +14,13 @@
 #include "fakekernel.h"
 #include "fixture.h"
 #include "fixture_display.h"
-#include "log.h"
-#include "plan.h"
-#include "step.h"
-#include "sysfs.h"
-#include "unload.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "facts/modules.h"
+#include "input/config.h"
+#include "kernel/kernel.h"
+#include "plan/plan.h"
+#include "steps/step.h"
 
 #define GPU "0000:01:00.0"
 #define AUD "0000:01:00.1"
@@ -80,11 +81,11 @@ static void two_amd_cards(void)
 
 static void test_holders_come_before_what_they_hold(void **state)
 {
-	char chain[UNLOAD_CHAIN_MAX][UNLOAD_NAME_MAX];
+	char chain[MODULE_CHAIN_MAX][MODULE_NAME_MAX];
 	size_t n;
 
 	nvidia_desktop();
-	assert_int_equal(unload_chain("nvidia", chain, UNLOAD_CHAIN_MAX, &n), 0);
+	assert_int_equal(module_chain("nvidia", chain, MODULE_CHAIN_MAX, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(chain[0], "nvidia_drm");
 	assert_string_equal(chain[1], "nvidia_modeset");

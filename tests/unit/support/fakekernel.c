@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/root.h"
 #include "fakekernel.h"
 #include "fixture.h"
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sysfs.h"
+#include "kernel/kernel.h"
 
 /*
  * Installed by fx_setup(). It acts only under the fixture root (any other path: -EPERM,

@@ -20,7 +20,8 @@
 
 #include "fakekernel.h"
 #include "fixture.h"
-#include "sysfs.h"
+#include "base/root.h"
+#include "kernel/kernel.h"
 
 /* Linux's PID_MAX_LIMIT on 64-bit: no real process can have a pid above it. */
 #define PID_MAX_LIMIT 4194304

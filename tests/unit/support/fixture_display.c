@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bdf.h"
+#include "base/bdf.h"
+#include "facts/pcidev.h"
+#include "plan/plan.h"
+#include "steps/step.h"
 #include "fakekernel.h"
 #include "fixture_display.h"
 

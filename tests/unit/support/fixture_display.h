@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "pcidev.h"
-#include "plan.h"
+#include "facts/pcidev.h"
+#include "plan/plan.h"
 
 /* pcidev_read of bdf; fails the test when it cannot. */
 void fxd_read(const char *bdf, struct pcidev *ret);
