@@ -16,6 +16,9 @@
 #define CONFIG_MAX_DEVICES 32
 #define CONFIG_MAX_UNITS 8
 #define CONFIG_MAX_MODULES 16
+/* A value quoted in a reason is cut at this many bytes (str_quote), into this buffer. */
+#define CONFIG_QUOTE_MAX 48
+#define CONFIG_QUOTE_BUF (CONFIG_QUOTE_MAX * 4 + 8)
 
 enum cfg_devices { CFG_DEVICES_HOSTDEVS, CFG_DEVICES_LIST };
 enum cfg_group { CFG_GROUP_WHOLE, CFG_GROUP_STRICT };
@@ -65,6 +68,10 @@ unsigned config_required_owner(void);
  * it gets their rules: the required owner, not writable by group or other, not a symlink.
  * 0; -ENOENT without a reason when missing; otherwise -errno with a reason naming path. */
 int config_check_dir(const char *path);
+
+/* A configuration file (dir false) or directory open as fd at path: owned by the required
+ * owner, not writable by group or other. 0 or -EPERM with a reason naming path. */
+int config_check_owner(const char *path, int fd, bool dir);
 
 /*
  * Loads ROOT/etc/vfio-handoff/vfio-handoff.conf (optional) then

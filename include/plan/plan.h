@@ -38,7 +38,12 @@ int plan_build(const char *vm, const struct vm_config *cfg, const struct domxml 
 	       struct plan *ret);
 void plan_free(struct plan *p);
 
-int plan_add_step(struct plan *p, enum step_kind kind, const char *arg, const char *rec);
+/* Appends a copy of s, refused (with a reason) when the journal could not read it back:
+ * release could not undo it. */
+int plan_add_step(struct plan *p, const struct step *s);
+/* step_init() and a record field's copy, with a reason when they do not fit. */
+int plan_step_init(struct step *s, enum step_kind kind, const char *arg);
+int plan_step_text(char *field, size_t n, const char *text);
 void plan_note(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints devices, groups, notes and numbered steps. */
 void plan_print(const struct plan *p, FILE *out);

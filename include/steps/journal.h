@@ -11,6 +11,13 @@
 
 #define RUN_DIR "/run/vfio-handoff"
 #define JOURNAL_MAX_DEVS 64
+/* The file format: its first line, the files' suffix, and the limits a reader applies. */
+#define JOURNAL_MAGIC "vfio-handoff-journal 1"
+#define JOURNAL_SUFFIX ".journal"
+/* A hand-off of 64 devices with every step kind is a few KiB. */
+#define JOURNAL_MAX_BYTES (1024 * 1024)
+#define JOURNAL_MAX_STEPS 1024
+#define JOURNAL_LINE_MAX (STEP_ARG_MAX + STEP_REC_MAX + 80)
 
 struct journal {
 	int fd;
@@ -51,6 +58,9 @@ void journal_close(struct journal *j);
  * (root), writable by group or other (-EPERM); over 1 MiB (-EFBIG); a malformed entry
  * or a field the planner would not write (-EBADMSG, naming file:line). An empty journal
  * (a crash between creating and writing it) reads as nothing done: no device, no step. */
+/* The journal's path for vm under the root prefix. */
+int journal_path(const char *vm, char *buf, size_t n);
+
 int journal_read(const char *vm, struct journal_data *ret);
 void journal_data_free(struct journal_data *d);
 /* Replaces vm's journal with the given steps (what release could not undo) and wedged

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/bdf.h"
+#include "base/names.h"
 #include "input/config.h"
 
 enum step_kind {
@@ -22,14 +24,69 @@ enum step_kind {
 };
 
 #define STEP_ARG_MAX 128
-#define STEP_REC_MAX 512
+#define STEP_REC_MAX 512	/* a record's text form, with its NUL */
+#define STEP_UNLOAD_DEVS_MAX 32 /* devices an unload-module step binds back */
 
+/* A device unload-module's undo binds back to its driver. */
+struct step_dev {
+	char bdf[BDF_STRLEN];
+	char driver[NAME_MAX_LEN];
+};
+
+/*
+ * A step: its kind, its object (arg) and its record, what undo needs, typed per kind. The
+ * record's text form (the journal's third field, and the "(...)" of plan output) is
+ * written by step_rec_format() and read by step_rec_parse(), the only two places that
+ * know it:
+ *   stop-unit      the unit configured when arg is the one it stands for, or nothing
+ *   end-holders    the device nodes at planning time, space-separated (shown only)
+ *   unbind-vtcon   the console's name ("(M) frame buffer device")
+ *   unbind-fb      the platform driver to bind back, or nothing
+ *   unload-module  "devs=B@DRIVER,..." the handed devices to bind back, or nothing
+ *   load-module    the module options, space-separated, or nothing
+ *   override       the driver_override before, or nothing
+ *   unbind         the driver to bind back
+ *   bind-vfio      nothing
+ */
 struct step {
 	enum step_kind kind;
 	char arg[STEP_ARG_MAX]; /* the object: BDF, unit, module, vtcon, platform device */
-	char rec[STEP_REC_MAX]; /* what undo needs (driver, previous override, options);
-				 * no tab or newline; "-" when empty in text form */
+	union {
+		struct {
+			char alias[128];
+		} stop_unit;
+		struct {
+			char nodes[STEP_REC_MAX];
+		} end_holders;
+		struct {
+			char name[128];
+		} unbind_vtcon;
+		struct {
+			char driver[NAME_MAX_LEN];
+		} unbind_fb;
+		struct {
+			size_t n_devs;
+			struct step_dev devs[STEP_UNLOAD_DEVS_MAX];
+		} unload_module;
+		struct {
+			char options[STEP_REC_MAX];
+		} load_module;
+		struct {
+			char previous[NAME_MAX_LEN];
+		} override;
+		struct {
+			char driver[NAME_MAX_LEN];
+		} unbind;
+	};
 };
+
+/* A step of kind on object arg with an empty record. -ENAMETOOLONG when arg does not fit. */
+int step_init(struct step *s, enum step_kind kind, const char *arg);
+
+/* The record's text form into buf ("" when empty). */
+int step_rec_format(const struct step *s, char *buf, size_t n);
+/* Reads a record's text form into s, whose kind is set. -EINVAL when it is not one. */
+int step_rec_parse(struct step *s, const char *rec);
 
 /* What a running step may consult. */
 struct step_env {
@@ -59,7 +116,7 @@ extern const struct step_ops step_ops_bind_vfio;     /* steps/device.c */
 
 const struct step_ops *step_ops_of(enum step_kind kind);
 
-/* Text form "kind<TAB>arg<TAB>rec"; step_format writes it without newline. */
+/* Text form "kind<TAB>arg<TAB>rec" ("-" for an empty record); written without newline. */
 int step_format(const struct step *s, char *buf, size_t n);
 /* Human form "kind arg (rec)" for plan output and logs. */
 int step_describe(const struct step *s, char *buf, size_t n);

@@ -1,5 +1,8 @@
 /* Reads the libvirt domain XML for what the hand-off needs: the name, the uuid and the
- * PCI hostdevs. The input is untrusted, so libxml2 runs with every door closed. */
+ * PCI hostdevs. The input is untrusted: xmlsafe.c reads the document with every door
+ * closed, and each value taken here is checked before it is used.
+ * Longer than 400 lines: the domain's elements, each read with its own rules and a
+ * reason naming its line; the reader of the document itself is xmlsafe.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,129 +23,14 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "input/domxml.h"
-
-/*
- * No network, no DTD loading, and no entity substitution: XML_PARSE_NOENT and
- * XML_PARSE_DTDLOAD are deliberately absent, and so is XML_PARSE_HUGE, which keeps
- * libxml2's own depth and text-size limits on. libxml2 prints nothing; errors reach
- * on_xml_error. BIG_LINES keeps line numbers right past 65535.
- */
-#define DOMXML_PARSE_OPTIONS \
-	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES)
+#include "input/xmlsafe.h"
 
 /* Values quoted in a reason are cut here: a hostile attribute can be megabytes long. */
 #define QUOTE_MAX 32
 
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *xml_error_t;
-#else
-typedef xmlErrorPtr xml_error_t;
-#endif
-
-struct parse_state {
-	startElementNsSAX2Func start_element;
-	bool doctype;
-	int doctype_line;
-	bool failed;
-	int err_line;
-	int err_code;
-	char err_msg[160];
-};
-
-/* A value from the document, quoted for a message (str_quote). */
-static const char *sanitize(char *buf, size_t n, const char *s, size_t max)
-{
-	return str_quote(buf, n, s, max);
-}
-
-static void on_xml_error(void *data, xml_error_t err)
-{
-	struct parse_state *st = data;
-	char *hint;
-	size_t l;
-
-	/* The first error is the cause; what follows is libxml2 recovering from it. */
-	if (!st || !err || err->level < XML_ERR_ERROR || st->failed)
-		return;
-	st->failed = true;
-	st->err_line = err->line;
-	st->err_code = err->code;
-	sanitize(st->err_msg, sizeof(st->err_msg), err->message ? err->message : "error",
-		 sizeof(st->err_msg));
-	/* libxml2 messages end in a newline, which sanitize turned into \x0a. */
-	l = strlen(st->err_msg);
-	while (l >= 4 && strcmp(st->err_msg + l - 4, "\\x0a") == 0)
-		st->err_msg[l -= 4] = '\0';
-	/* "Excessive depth in document: 256 use XML_PARSE_HUGE option": the advice is for
-	 * programmers, and the limit stays. */
-	hint = strstr(st->err_msg, "use XML_PARSE_HUGE");
-	if (hint) {
-		while (hint > st->err_msg && (hint[-1] == ' ' || hint[-1] == ','))
-			hint--;
-		*hint = '\0';
-	}
-}
-
-static void on_generic_error(void *ctx, const char *msg, ...)
-{
-}
-
-static xmlParserInputPtr refuse_entity_loader(const char *url, const char *id,
-					      xmlParserCtxtPtr ctxt)
-{
-	/* Nothing outside the document is ever read, whatever slips past the DOCTYPE
-	 * refusal below. */
-	return NULL;
-}
-
-/*
- * A libvirt domain XML never has a DOCTYPE, and a DOCTYPE is the only way to declare
- * entities or pull in an external DTD. Stopping here, before libxml2 reads the internal
- * subset, means no entity declaration is ever looked at.
- */
-static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
-		       const xmlChar *system_id)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct parse_state *st = ctxt->_private;
-
-	st->doctype = true;
-	st->doctype_line = xmlSAX2GetLineNumber(ctxt);
-	xmlStopParser(ctxt);
-}
-
-/*
- * libxml2 stores an element's line in 16 bits and BIG_LINES only helps text nodes. For a
- * reason to name the right line in a long document, keep the real one in the element's
- * psvi, which nothing else uses without schema validation and xmlFreeNode leaves alone.
- */
-static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-			     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-			     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct parse_state *st = ctxt->_private;
-	xmlNode *before = ctxt->node;
-
-	st->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-			  nb_defaulted, attributes);
-	if (ctxt->node && ctxt->node != before && ctxt->node->line == USHRT_MAX && ctxt->input &&
-	    ctxt->input->line >= USHRT_MAX)
-		ctxt->node->psvi = (void *)(intptr_t)ctxt->input->line;
-}
-
 static bool is_elem(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns == NULL && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static int node_line(const xmlNode *n)
-{
-	long l = n->type == XML_ELEMENT_NODE && n->line == USHRT_MAX && n->psvi
-		     ? (long)(intptr_t)n->psvi
-		     : xmlGetLineNo((xmlNode *)n);
-
-	return l > 0 && l <= 0x7fffffff ? (int)l : 0;
 }
 
 /* The only child element of n called name: 0 when there is exactly one, -ENOENT when
@@ -220,7 +108,7 @@ static int parse_addr_attr(const xmlNode *addr, const char *attr, unsigned max, 
 		return 0;
 	}
 	r = parse_addr_number((const char *)v, max, ret);
-	sanitize(q, sizeof(q), (const char *)v, QUOTE_MAX);
+	str_quote(q, sizeof(q), (const char *)v, QUOTE_MAX);
 	xmlFree(v);
 	switch (r) {
 	case 0:
@@ -245,7 +133,7 @@ static int parse_addr_attr(const xmlNode *addr, const char *attr, unsigned max, 
 static int parse_pci_hostdev(const xmlNode *hd, const char *what, struct hostdev *ret)
 {
 	char q[QUOTE_MAX * 4 + 8];
-	int line = node_line(hd);
+	int line = xmlsafe_line(hd);
 	unsigned domain = 0, bus = 0, slot = 0, fn = 0;
 	xmlNode *src, *addr;
 	xmlChar *managed;
@@ -258,7 +146,7 @@ static int parse_pci_hostdev(const xmlNode *hd, const char *what, struct hostdev
 			h.managed = MANAGED_YES;
 		else if (xmlStrEqual(managed, BAD_CAST "no"))
 			h.managed = MANAGED_NO;
-		sanitize(q, sizeof(q), (const char *)managed, QUOTE_MAX);
+		str_quote(q, sizeof(q), (const char *)managed, QUOTE_MAX);
 		xmlFree(managed);
 		if (h.managed == MANAGED_ABSENT)
 			return reason_set(-EINVAL, "%s:%d: hostdev managed='%s' is not yes or no",
@@ -313,7 +201,7 @@ static int hostdev_is_pci(const xmlNode *hd, const char *what, bool *ret)
 	type = xmlGetNoNsProp(hd, BAD_CAST "type");
 	if (!type)
 		return reason_set(-EINVAL, "%s:%d: hostdev has no type attribute", what,
-				  node_line(hd));
+				  xmlsafe_line(hd));
 	*ret = xmlStrEqual(type, BAD_CAST "pci");
 	xmlFree(type);
 	return 0;
@@ -338,7 +226,7 @@ static int parse_devices(const xmlNode *devices, const char *what, struct domxml
 			continue;
 		if (d->n_hostdevs == DOMXML_MAX_HOSTDEVS)
 			return reason_set(-EINVAL, "%s:%d: more than %d PCI hostdevs", what,
-					  node_line(n), DOMXML_MAX_HOSTDEVS);
+					  xmlsafe_line(n), DOMXML_MAX_HOSTDEVS);
 		r = parse_pci_hostdev(n, what, &h);
 		if (r < 0)
 			return r;
@@ -381,10 +269,10 @@ static int take_name(const xmlNode *n, const char *what, struct domxml *d)
 		return reason_set(-ENOMEM, "%s: out of memory", what);
 	/* Taken as is, untrimmed: it has to match the name libvirt gives the hook. */
 	if (!v[0])
-		r = reason_set(-EINVAL, "%s:%d: domain <name> is empty", what, node_line(n));
+		r = reason_set(-EINVAL, "%s:%d: domain <name> is empty", what, xmlsafe_line(n));
 	else if (strlcpy_chk(d->name, (const char *)v, sizeof(d->name)) < 0)
 		r = reason_set(-EINVAL, "%s:%d: domain <name> longer than %zu bytes", what,
-			       node_line(n), sizeof(d->name) - 1);
+			       xmlsafe_line(n), sizeof(d->name) - 1);
 	xmlFree(v);
 	return r;
 }
@@ -406,7 +294,7 @@ static int take_uuid(const xmlNode *n, const char *what, struct domxml *d)
 		*--e = '\0';
 	if (!uuid_valid(s) || strlcpy_chk(d->uuid, s, sizeof(d->uuid)) < 0)
 		r = reason_set(-EINVAL, "%s:%d: domain <uuid> '%s' is not a UUID", what,
-			       node_line(n), sanitize(q, sizeof(q), s, QUOTE_MAX));
+			       xmlsafe_line(n), str_quote(q, sizeof(q), s, QUOTE_MAX));
 	xmlFree(v);
 	return r;
 }
@@ -418,24 +306,24 @@ static int parse_domain(const xmlNode *root, const char *what, struct domxml *d)
 	int r;
 
 	if (!is_elem(root, "domain")) {
-		sanitize(q, sizeof(q), (const char *)root->name, QUOTE_MAX);
+		str_quote(q, sizeof(q), (const char *)root->name, QUOTE_MAX);
 		return reason_set(-EINVAL, "%s:%d: root element is <%s%s>, not <domain>", what,
-				  node_line(root), root->ns ? "namespaced " : "", q);
+				  xmlsafe_line(root), root->ns ? "namespaced " : "", q);
 	}
 	for (xmlNode *n = root->children; n; n = n->next) {
 		if (is_elem(n, "name")) {
 			if (name_line)
 				return reason_set(-EINVAL,
 						  "%s:%d: second <name> (first at line %d)", what,
-						  node_line(n), name_line);
-			name_line = node_line(n) ?: 1;
+						  xmlsafe_line(n), name_line);
+			name_line = xmlsafe_line(n) ?: 1;
 			r = take_name(n, what, d);
 		} else if (is_elem(n, "uuid")) {
 			if (uuid_line)
 				return reason_set(-EINVAL,
 						  "%s:%d: second <uuid> (first at line %d)", what,
-						  node_line(n), uuid_line);
-			uuid_line = node_line(n) ?: 1;
+						  xmlsafe_line(n), uuid_line);
+			uuid_line = xmlsafe_line(n) ?: 1;
 			r = take_uuid(n, what, d);
 		} else if (is_elem(n, "devices")) {
 			/* libvirt takes ./devices/hostdev: every <devices> counts. */
@@ -447,91 +335,20 @@ static int parse_domain(const xmlNode *root, const char *what, struct domxml *d)
 			return r;
 	}
 	if (!name_line)
-		return reason_set(-EINVAL, "%s:%d: domain has no <name>", what, node_line(root));
+		return reason_set(-EINVAL, "%s:%d: domain has no <name>", what, xmlsafe_line(root));
 	return 0;
 }
 
 int domxml_parse_mem(const char *buf, size_t len, const char *what, struct domxml *ret)
 {
-	xmlGenericErrorFunc old_generic = xmlGenericError;
-	void *old_generic_ctx = xmlGenericErrorContext;
-	xmlStructuredErrorFunc old_structured = xmlStructuredError;
-	void *old_structured_ctx = xmlStructuredErrorContext;
-	xmlExternalEntityLoader old_loader;
-	struct parse_state st = {0};
 	struct domxml d = {0};
-	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 	xmlNode *root;
-	bool well_formed;
-	long consumed;
 	int r;
 
-	if (len > DOMXML_MAX_BYTES)
-		return reason_set(-EFBIG, "%s: domain XML larger than %d MiB", what,
-				  DOMXML_MAX_BYTES >> 20);
-	if (len == 0)
-		return reason_set(-EINVAL, "%s: domain XML is empty", what);
-
-	xmlInitParser();
-	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
-	if (!ctxt)
-		return reason_set(-ENOMEM, "%s: out of memory", what);
-	ctxt->_private = &st;
-	ctxt->sax->internalSubset = on_doctype;
-	ctxt->sax->externalSubset = NULL;
-	st.start_element = ctxt->sax->startElementNs;
-	if (st.start_element)
-		ctxt->sax->startElementNs = on_start_element;
-	xmlCtxtUseOptions(ctxt, DOMXML_PARSE_OPTIONS);
-
-	/*
-	 * libxml2's handlers are process globals; ours are in place only for this parse.
-	 * The structured handler has to be the global one: with XML_PARSE_NOERROR, libxml2
-	 * 2.9 drops an error before it reaches a per-context handler.
-	 */
-	xmlSetGenericErrorFunc(NULL, on_generic_error);
-	xmlSetStructuredErrorFunc(&st, on_xml_error);
-	old_loader = xmlGetExternalEntityLoader();
-	xmlSetExternalEntityLoader(refuse_entity_loader);
-
-	xmlParseDocument(ctxt);
-
-	xmlSetExternalEntityLoader(old_loader);
-	xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
-	xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
-
-	doc = ctxt->myDoc;
-	ctxt->myDoc = NULL;
-	well_formed = ctxt->wellFormed && ctxt->nsWellFormed;
-	/* libxml2 takes a NUL byte for the end of the input: whatever follows the root
-	 * element after one would go unnoticed. */
-	consumed = xmlByteConsumed(ctxt);
-	xmlFreeParserCtxt(ctxt);
-
-	if (st.doctype || (doc && (doc->intSubset || doc->extSubset))) {
-		r = reason_set(-EINVAL,
-			       "%s:%d: DOCTYPE refused: a domain XML has none, and it could "
-			       "declare entities or load an external DTD",
-			       what, st.doctype_line);
-		goto out;
-	}
-	if (st.failed || !well_formed || !doc) {
-		if (st.err_code == XML_ERR_NO_MEMORY)
-			r = reason_set(-ENOMEM, "%s: out of memory", what);
-		else if (st.failed)
-			r = reason_set(-EINVAL, "%s:%d: not well-formed XML: %s", what, st.err_line,
-				       st.err_msg);
-		else
-			r = reason_set(-EINVAL, "%s: not well-formed XML", what);
-		goto out;
-	}
-	if (consumed >= 0 && (size_t)consumed < len) {
-		r = reason_set(-EINVAL,
-			       "%s: not well-formed XML: data after the root element (at byte %ld)",
-			       what, consumed);
-		goto out;
-	}
+	r = xmlsafe_read(buf, len, DOMXML_MAX_BYTES, what, &doc);
+	if (r < 0)
+		return r;
 	root = xmlDocGetRootElement(doc);
 	if (!root) {
 		r = reason_set(-EINVAL, "%s: no root element", what);

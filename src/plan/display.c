@@ -60,6 +60,7 @@ static void unit_resolve(const char *unit, char *buf, size_t n)
  * unit, so logs and the release check say "gdm3.service", with the alias recorded. */
 static int plan_unit(struct plan *p, const char *unit, const char *what)
 {
+	struct step s;
 	char real[128];
 	int r;
 
@@ -73,7 +74,10 @@ static int plan_unit(struct plan *p, const char *unit, const char *what)
 		plan_note(p, "%s %s is not active: not stopped", what, unit);
 		return 0;
 	}
-	return plan_add_step(p, STEP_STOP_UNIT, real, strcmp(real, unit) ? unit : "");
+	r = plan_step_init(&s, STEP_STOP_UNIT, real);
+	if (r == 0 && strcmp(real, unit) != 0)
+		r = plan_step_text(s.stop_unit.alias, sizeof(s.stop_unit.alias), unit);
+	return r < 0 ? r : plan_add_step(p, &s);
 }
 
 /* end-holders for dev when it has device nodes; the nodes go into the record (shown in
@@ -81,7 +85,8 @@ static int plan_unit(struct plan *p, const char *unit, const char *what)
 static int plan_holders(struct plan *p, const struct pcidev *dev)
 {
 	struct devnode nodes[HOLDERS_MAX_NODES];
-	char rec[STEP_REC_MAX] = "";
+	struct step s;
+	char *rec;
 	size_t n;
 	int r;
 
@@ -91,16 +96,20 @@ static int plan_holders(struct plan *p, const struct pcidev *dev)
 				  strerror(-r));
 	if (!n)
 		return 0;
+	r = plan_step_init(&s, STEP_END_HOLDERS, dev->name);
+	if (r < 0)
+		return r;
+	rec = s.end_holders.nodes;
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(rec);
+		size_t len = strlen(rec), size = sizeof(s.end_holders.nodes);
 
-		if (len + strlen(nodes[i].path) + 5 >= sizeof(rec)) {
-			snprintf(rec + len, sizeof(rec) - len, " ...");
+		if (len + strlen(nodes[i].path) + 5 >= size) {
+			snprintf(rec + len, size - len, " ...");
 			break;
 		}
-		snprintf(rec + len, sizeof(rec) - len, "%s%s", len ? " " : "", nodes[i].path);
+		snprintf(rec + len, size - len, "%s%s", len ? " " : "", nodes[i].path);
 	}
-	return plan_add_step(p, STEP_END_HOLDERS, dev->name, rec);
+	return plan_add_step(p, &s);
 }
 
 static bool systemctl_present(void)
@@ -114,6 +123,7 @@ static int plan_host_steps(struct plan *p, const struct vm_config *cfg)
 {
 	struct vtcon cons[CONSOLES_MAX];
 	struct platform_fb fbs[FRAMEBUFFERS_MAX];
+	struct step s;
 	size_t n;
 	int r;
 
@@ -150,7 +160,12 @@ static int plan_host_steps(struct plan *p, const struct vm_config *cfg)
 		if (!vtcon_is_fb(&cons[i]) || !cons[i].bind)
 			continue;
 		snprintf(arg, sizeof(arg), "vtcon%d", cons[i].index);
-		r = plan_add_step(p, STEP_UNBIND_VTCON, arg, cons[i].name);
+		r = plan_step_init(&s, STEP_UNBIND_VTCON, arg);
+		if (r == 0)
+			r = plan_step_text(s.unbind_vtcon.name, sizeof(s.unbind_vtcon.name),
+					   cons[i].name);
+		if (r == 0)
+			r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 	}
@@ -163,7 +178,12 @@ static int plan_host_steps(struct plan *p, const struct vm_config *cfg)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		r = plan_add_step(p, STEP_UNBIND_FB, fbs[i].name, fbs[i].driver);
+		r = plan_step_init(&s, STEP_UNBIND_FB, fbs[i].name);
+		if (r == 0)
+			r = plan_step_text(s.unbind_fb.driver, sizeof(s.unbind_fb.driver),
+					   fbs[i].driver);
+		if (r == 0)
+			r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 	}

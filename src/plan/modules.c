@@ -16,8 +16,6 @@
 
 /* --- planning --- */
 
-#define REC_DEVS "devs="
-
 struct unload_plan {
 	char mods[MODULE_CHAIN_MAX * 2][MODULE_NAME_MAX];
 	size_t n;
@@ -25,20 +23,20 @@ struct unload_plan {
 
 /* The record of module mod: the handed devices its drivers drive now, to bind back if
  * loading the module does not. */
-static int make_rec(const struct plan *p, const char *mod, char *rec, size_t n)
+static int rebind_devs(const struct plan *p, const char *mod, struct step *s)
 {
-	size_t len = 0;
-
-	rec[0] = '\0';
+	s->unload_module.n_devs = 0;
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct pcidev *d = &p->devs[i];
+		struct step_dev *sd = &s->unload_module.devs[s->unload_module.n_devs];
 
 		if (strcmp(d->module, mod) != 0 || !d->driver[0])
 			continue;
-		if (snprintf_chk(rec + len, n - len, "%s%s@%s", len ? "," : REC_DEVS, d->name,
-				 d->driver) < 0)
+		if (s->unload_module.n_devs == STEP_UNLOAD_DEVS_MAX ||
+		    strlcpy_chk(sd->bdf, d->name, sizeof(sd->bdf)) < 0 ||
+		    strlcpy_chk(sd->driver, d->driver, sizeof(sd->driver)) < 0)
 			return -ENAMETOOLONG;
-		len = strlen(rec);
+		s->unload_module.n_devs++;
 	}
 	return 0;
 }
@@ -47,7 +45,8 @@ static int make_rec(const struct plan *p, const char *mod, char *rec, size_t n)
  * that cannot go is an error rather than a note. */
 static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, bool explicit)
 {
-	char chain[MODULE_CHAIN_MAX][MODULE_NAME_MAX], other[128], rec[STEP_REC_MAX];
+	char chain[MODULE_CHAIN_MAX][MODULE_NAME_MAX], other[128];
+	struct step s;
 	char who[MODULE_NAME_MAX + 16];
 	size_t n;
 	int r;
@@ -96,10 +95,13 @@ static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, 
 			return reason_set(-E2BIG, "too many modules to unload");
 		if (module_state_of(chain[i]) != MODULE_LOADED)
 			continue;
-		r = make_rec(p, chain[i], rec, sizeof(rec));
+		r = plan_step_init(&s, STEP_UNLOAD_MODULE, chain[i]);
+		if (r < 0)
+			return r;
+		r = rebind_devs(p, chain[i], &s);
 		if (r < 0)
 			return reason_set(r, "too many devices on module %s", chain[i]);
-		r = plan_add_step(p, STEP_UNLOAD_MODULE, chain[i], rec);
+		r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 		strlcpy_chk(up->mods[up->n++], chain[i], MODULE_NAME_MAX);

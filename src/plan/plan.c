@@ -124,6 +124,7 @@ out:
 static int device_steps(struct plan *p, const struct vm_config *cfg)
 {
 	const char *opts = cfg->vfio_options;
+	struct step s;
 	size_t todo = 0;
 	int r;
 
@@ -137,7 +138,11 @@ static int device_steps(struct plan *p, const struct vm_config *cfg)
 	}
 	if (!cfg->vfio_options_set && p->host_display)
 		opts = "disable_vga=1";
-	r = plan_add_step(p, STEP_LOAD_MODULE, "vfio-pci", opts);
+	r = plan_step_init(&s, STEP_LOAD_MODULE, "vfio-pci");
+	if (r == 0)
+		r = plan_step_text(s.load_module.options, sizeof(s.load_module.options), opts);
+	if (r == 0)
+		r = plan_add_step(p, &s);
 	if (r < 0)
 		return r;
 	/* Every override first, so no other driver grabs a function mid-sequence. */
@@ -146,7 +151,12 @@ static int device_steps(struct plan *p, const struct vm_config *cfg)
 
 		if (strcmp(d->driver, "vfio-pci") == 0)
 			continue;
-		r = plan_add_step(p, STEP_OVERRIDE, d->name, d->override);
+		r = plan_step_init(&s, STEP_OVERRIDE, d->name);
+		if (r == 0)
+			r = plan_step_text(s.override.previous, sizeof(s.override.previous),
+					   d->override);
+		if (r == 0)
+			r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 	}
@@ -155,7 +165,11 @@ static int device_steps(struct plan *p, const struct vm_config *cfg)
 
 		if (!d->driver[0] || strcmp(d->driver, "vfio-pci") == 0)
 			continue;
-		r = plan_add_step(p, STEP_UNBIND, d->name, d->driver);
+		r = plan_step_init(&s, STEP_UNBIND, d->name);
+		if (r == 0)
+			r = plan_step_text(s.unbind.driver, sizeof(s.unbind.driver), d->driver);
+		if (r == 0)
+			r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 	}
@@ -164,7 +178,9 @@ static int device_steps(struct plan *p, const struct vm_config *cfg)
 
 		if (strcmp(d->driver, "vfio-pci") == 0)
 			continue;
-		r = plan_add_step(p, STEP_BIND_VFIO, d->name, "");
+		r = plan_step_init(&s, STEP_BIND_VFIO, d->name);
+		if (r == 0)
+			r = plan_add_step(p, &s);
 		if (r < 0)
 			return r;
 	}

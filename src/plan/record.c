@@ -10,8 +10,23 @@
 #include "plan/plan.h"
 #include "steps/step.h"
 
-int plan_add_step(struct plan *p, enum step_kind kind, const char *arg, const char *rec)
+int plan_step_init(struct step *s, enum step_kind kind, const char *arg)
 {
+	if (step_init(s, kind, arg) < 0)
+		return reason_set(-ENAMETOOLONG, "step argument too long: %s", arg);
+	return 0;
+}
+
+int plan_step_text(char *field, size_t n, const char *text)
+{
+	if (strlcpy_chk(field, text, n) < 0)
+		return reason_set(-ENAMETOOLONG, "step record too long: %s", text);
+	return 0;
+}
+
+int plan_add_step(struct plan *p, const struct step *step)
+{
+	char rec[STEP_REC_MAX];
 	struct step *s;
 
 	if (p->n_steps == p->cap_steps) {
@@ -24,18 +39,16 @@ int plan_add_step(struct plan *p, enum step_kind kind, const char *arg, const ch
 		p->cap_steps = cap;
 	}
 	s = &p->steps[p->n_steps];
-	memset(s, 0, sizeof(*s));
-	s->kind = kind;
-	if (strlcpy_chk(s->arg, arg, sizeof(s->arg)) < 0 ||
-	    strlcpy_chk(s->rec, rec ? rec : "", sizeof(s->rec)) < 0)
-		return reason_set(-ENAMETOOLONG, "step argument too long: %s", arg);
+	*s = *step;
+	if (step_rec_format(s, rec, sizeof(rec)) < 0)
+		return reason_set(-ENAMETOOLONG, "step record too long: %s", s->arg);
 	/* What the journal would refuse to read back must not be done: release could not
 	 * undo it. */
 	if (!step_valid(s)) {
 		char line[STEP_ARG_MAX + STEP_REC_MAX + 64];
 
 		if (step_describe(s, line, sizeof(line)) < 0)
-			snprintf(line, sizeof(line), "%s", arg);
+			snprintf(line, sizeof(line), "%s", s->arg);
 		return reason_set(-EINVAL,
 				  "cannot plan '%s': a name in it is outside what "
 				  "the journal accepts",

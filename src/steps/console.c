@@ -36,7 +36,8 @@ static int find_console(const struct step *s, int want_bind, struct vtcon *ret)
 			return 0;
 		}
 	for (size_t i = 0; i < n; i++)
-		if (s->rec[0] && strcmp(cons[i].name, s->rec) == 0 && vtcon_is_fb(&cons[i])) {
+		if (s->unbind_vtcon.name[0] && strcmp(cons[i].name, s->unbind_vtcon.name) == 0 &&
+		    vtcon_is_fb(&cons[i])) {
 			*ret = cons[i];
 			return 0;
 		}
@@ -251,12 +252,12 @@ static int unbind_fb_undo(const struct step *s, const struct step_env *env)
 	}
 	if (drv[0])
 		return 0;
-	if (!s->rec[0]) {
+	if (!s->unbind_fb.driver[0]) {
 		log_warn("%s: no driver recorded; left unbound", s->arg);
 		return 0;
 	}
-	log_info("binding %s to %s", s->arg, s->rec);
-	r = path_join(p, sizeof(p), "/sys/bus/platform/drivers/%s/bind", s->rec);
+	log_info("binding %s to %s", s->arg, s->unbind_fb.driver);
+	r = path_join(p, sizeof(p), "/sys/bus/platform/drivers/%s/bind", s->unbind_fb.driver);
 	if (r == 0)
 		r = kernel_write(p, s->arg, step_timeout_ms(env));
 	if (r == 0)
@@ -264,7 +265,8 @@ static int unbind_fb_undo(const struct step *s, const struct step_env *env)
 	/* Known to fail on real hardware once a native driver owned the GPU; that driver's
 	 * own framebuffer brings the console back, which release verifies. */
 	if (r < 0)
-		log_warn("cannot bind %s to %s again, ignoring: %s", s->arg, s->rec, strerror(-r));
+		log_warn("cannot bind %s to %s again, ignoring: %s", s->arg, s->unbind_fb.driver,
+			 strerror(-r));
 	return 0;
 }
 

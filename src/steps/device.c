@@ -203,9 +203,9 @@ static int override_undo(const struct step *s, const struct step_env *env)
 		return log_stuck(r, s->arg, NULL, "restoring driver_override", t);
 	if (r < 0)
 		return r;
-	if (strcmp(cur, s->rec) == 0)
+	if (strcmp(cur, s->override.previous) == 0)
 		return 0;
-	r = write_override(s->arg, s->rec, t);
+	r = write_override(s->arg, s->override.previous, t);
 	if (is_stuck(r))
 		return log_stuck(r, s->arg, NULL, "restoring driver_override", t);
 	if (r < 0)
@@ -232,9 +232,9 @@ static int unbind_apply(const struct step *s, const struct step_env *env)
 	/* Unloading its module may already have unbound it. */
 	if (!drv[0])
 		return 0;
-	if (strcmp(drv, s->rec) != 0)
+	if (strcmp(drv, s->unbind.driver) != 0)
 		return reason_set(-EBUSY, "device %s is on driver %s, not %s as planned", s->arg,
-				  drv, s->rec);
+				  drv, s->unbind.driver);
 	r = driver_unbind(s->arg, drv, step_timeout_ms(env));
 	if (is_stuck(r)) {
 		char what[128];
@@ -273,21 +273,21 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 	char drv[64], ov[64], p[VH_PATH_MAX], what[STEP_REC_MAX + 32];
 	int t = step_timeout_ms(env), r;
 
-	snprintf_chk(what, sizeof(what), "giving it back to %s", s->rec);
+	snprintf_chk(what, sizeof(what), "giving it back to %s", s->unbind.driver);
 	r = device_driver("pci", s->arg, drv, sizeof(drv));
 	if (r == -ENOENT) {
-		log_warn("device %s is gone; cannot give it back to %s", s->arg, s->rec);
+		log_warn("device %s is gone; cannot give it back to %s", s->arg, s->unbind.driver);
 		return 0;
 	}
 	if (r < 0)
 		return r;
-	if (strcmp(drv, s->rec) == 0)
+	if (strcmp(drv, s->unbind.driver) == 0)
 		return 0;
 	if (kernel_is_wedged(s->arg))
 		return log_stuck(-EDEADLK, s->arg, NULL, what, t);
 	if (drv[0]) {
 		log_err("device %s is on %s; expected it unbound before giving it back to %s",
-			s->arg, drv, s->rec);
+			s->arg, drv, s->unbind.driver);
 		return -EBUSY;
 	}
 	/* The override would make the kernel refuse the host driver. */
@@ -304,20 +304,21 @@ static int unbind_undo(const struct step *s, const struct step_env *env)
 			return r;
 		}
 	}
-	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s", s->rec);
+	r = path_join(p, sizeof(p), "/sys/bus/pci/drivers/%s", s->unbind.driver);
 	if (r < 0)
 		return r;
 	if (!path_exists(p)) {
 		/* Its module was unloaded; loading it back (a later undo) probes the device. */
 		log_info("device %s: driver %s is not loaded yet; its module's reload binds it",
-			 s->arg, s->rec);
+			 s->arg, s->unbind.driver);
 		return 0;
 	}
-	r = bind_to(s->arg, s->rec, t);
+	r = bind_to(s->arg, s->unbind.driver, t);
 	if (r == -EDEADLK || (r == -ETIMEDOUT && kernel_is_wedged(s->arg)))
 		return log_stuck(r, s->arg, NULL, what, t);
 	if (r < 0)
-		log_err("device %s: cannot bind it back to %s: %s", s->arg, s->rec, strerror(-r));
+		log_err("device %s: cannot bind it back to %s: %s", s->arg, s->unbind.driver,
+			strerror(-r));
 	return r;
 }
 

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/bdf.h"
 #include "base/log.h"
 #include "base/root.h"
 #include "base/util.h"
@@ -15,50 +14,11 @@
 #include "facts/modules.h"
 #include "kernel/attr.h"
 #include "kernel/kernel.h"
-#include "plan/plan.h"
 #include "steps/step.h"
 
-#define REC_DEVS "devs="
 #define VFIO_DRIVER "vfio-pci"
 
 /* --- unload-module M RECORD --- */
-
-struct rec_dev {
-	char bdf[BDF_STRLEN];
-	char driver[64];
-};
-
-/* Parses "devs=B@drv,B@drv" (or ""). No module options are recorded: the probe that
- * loads the module back applies those of modprobe.d and the kernel command line, as at
- * boot, and /sys/module/M/parameters cannot tell the options a module was loaded with
- * from its defaults (nor show those without a readable parameter file). */
-static int rec_parse(const char *rec, struct rec_dev *devs, size_t max, size_t *ret_n)
-{
-	char buf[STEP_REC_MAX], *tok, *save = NULL;
-	size_t n = 0;
-
-	if (strlcpy_chk(buf, rec, sizeof(buf)) < 0)
-		return -EINVAL;
-	if (buf[0] && !str_has_prefix(buf, REC_DEVS))
-		return -EINVAL;
-	for (tok = buf[0] ? strtok_r(buf + strlen(REC_DEVS), ",", &save) : NULL; tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *at = strchr(tok, '@');
-		struct bdf addr;
-
-		if (!at || n == max)
-			return -EINVAL;
-		*at++ = '\0';
-		if (bdf_parse(tok, &addr) < 0 || !*at || strchr(at, '/'))
-			return -EINVAL;
-		bdf_fmt(&addr, devs[n].bdf);
-		if (strlcpy_chk(devs[n].driver, at, sizeof(devs[n].driver)) < 0)
-			return -EINVAL;
-		n++;
-	}
-	*ret_n = n;
-	return 0;
-}
 
 static int loaded_is(void *data)
 {
@@ -87,7 +47,7 @@ static int refcnt_zero(void *data)
 
 /* Names what keeps mod in use: a holder module, or a process holding a node of one of
  * its devices. */
-static int busy_reason(int r, const char *mod, const struct rec_dev *devs, size_t n)
+static int busy_reason(int r, const char *mod, const struct step_dev *devs, size_t n)
 {
 	char holders[MODULE_CHAIN_MAX][MODULE_NAME_MAX], desc[256];
 	struct holder h;
@@ -112,15 +72,12 @@ static int busy_reason(int r, const char *mod, const struct rec_dev *devs, size_
 static int unload_apply(const struct step *s, const struct step_env *env)
 {
 	char holders[MODULE_CHAIN_MAX][MODULE_NAME_MAX];
-	struct rec_dev devs[PLAN_MAX_DEVS];
+	const struct step_dev *devs = s->unload_module.devs;
+	size_t n = s->unload_module.n_devs, nh;
 	int timeout = step_timeout_ms(env);
 	int64_t deadline = now_ms() + timeout, left;
-	size_t n, nh;
 	int r;
 
-	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n);
-	if (r < 0)
-		return reason_set(r, "unload-module %s: bad record '%s'", s->arg, s->rec);
 	switch (module_state_of(s->arg)) {
 	case MODULE_ABSENT:
 		log_info("module %s is not loaded; nothing to remove", s->arg);
@@ -178,7 +135,7 @@ static int dev_bound(void *data)
 }
 
 /* Binds dev to its recorded driver unless loading the module did. */
-static int rebind(const struct rec_dev *d, int timeout_ms)
+static int rebind(const struct step_dev *d, int timeout_ms)
 {
 	struct dev_wait w = {d->bdf, d->driver};
 	char drv[64], p[VH_PATH_MAX];
@@ -222,15 +179,10 @@ static int rebind(const struct rec_dev *d, int timeout_ms)
 
 static int unload_undo(const struct step *s, const struct step_env *env)
 {
-	struct rec_dev devs[PLAN_MAX_DEVS];
+	const struct step_dev *devs = s->unload_module.devs;
+	size_t n = s->unload_module.n_devs;
 	int timeout = step_timeout_ms(env), r, ret = 0;
-	size_t n;
 
-	r = rec_parse(s->rec, devs, ARRAY_SIZE(devs), &n);
-	if (r < 0) {
-		log_err("unload-module %s: bad record '%s'", s->arg, s->rec);
-		return r;
-	}
 	if (module_state_of(s->arg) == MODULE_ABSENT) {
 		log_info("loading module %s", s->arg);
 		/* modprobe.d and kernel command line options are applied by the probe. */
@@ -262,18 +214,13 @@ const struct step_ops step_ops_unload_module = {
 
 /* --- load-module M OPTIONS --- */
 
-static int module_loaded(const char *name)
+static bool module_loaded(const char *name)
 {
-	char p[VH_PATH_MAX], mod[64];
-	size_t i;
+	char mod[MODULE_NAME_MAX];
 
 	/* /sys/module names use '_' where module names may use '-'. */
-	for (i = 0; name[i] && i < sizeof(mod) - 1; i++)
-		mod[i] = name[i] == '-' ? '_' : name[i];
-	mod[i] = '\0';
-	if (path_join(p, sizeof(p), "/sys/module/%s", mod) < 0)
-		return 0;
-	return path_exists(p);
+	return module_norm_name(name, mod, sizeof(mod)) == 0 &&
+	       module_state_of(mod) != MODULE_ABSENT;
 }
 
 static int vfio_driver_present(void *data)
@@ -290,11 +237,11 @@ static int load_module_apply(const struct step *s, const struct step_env *env)
 	int r;
 
 	if (module_loaded(s->arg)) {
-		if (s->rec[0])
+		if (s->load_module.options[0])
 			log_info("%s is already loaded; its options stay as they are (wanted: %s)",
-				 s->arg, s->rec);
+				 s->arg, s->load_module.options);
 	} else {
-		r = kernel_module_load(s->arg, s->rec);
+		r = kernel_module_load(s->arg, s->load_module.options);
 		if (r == -ETIMEDOUT)
 			return reason_set(r,
 					  "module %s: loading it did not return within %d ms (its "

@@ -71,10 +71,10 @@ static void test_bdf_rejects_out_of_range_and_junk(void **state)
 
 static struct step mkstep(enum step_kind k, const char *arg, const char *rec)
 {
-	struct step s = { .kind = k };
+	struct step s;
 
-	strcpy(s.arg, arg);
-	strcpy(s.rec, rec);
+	assert_int_equal(step_init(&s, k, arg), 0);
+	assert_int_equal(step_rec_parse(&s, rec), 0);
 	return s;
 }
 
@@ -99,9 +99,9 @@ static void test_journal_round_trip_keeps_devices_and_steps_in_order(void **stat
 	assert_true(bdf_equal(&d.devs[1], &devs[1]));
 	assert_int_equal(d.n_steps, 2);
 	assert_int_equal(d.steps[0].kind, STEP_OVERRIDE);
-	assert_string_equal(d.steps[0].rec, "");
+	assert_string_equal(d.steps[0].override.previous, "");
 	assert_int_equal(d.steps[1].kind, STEP_UNBIND);
-	assert_string_equal(d.steps[1].rec, "nvidia");
+	assert_string_equal(d.steps[1].unbind.driver, "nvidia");
 	journal_data_free(&d);
 }
 

@@ -260,10 +260,10 @@ static void test_secondary_nvidia_gpu_gets_its_holders_checked(void **state)
 
 static struct step mkstep(enum step_kind kind, const char *arg, const char *rec)
 {
-	struct step s = { .kind = kind };
+	struct step s;
 
-	strlcpy_chk(s.arg, arg, sizeof(s.arg));
-	strlcpy_chk(s.rec, rec, sizeof(s.rec));
+	assert_int_equal(step_init(&s, kind, arg), 0);
+	assert_int_equal(step_rec_parse(&s, rec), 0);
 	return s;
 }
 

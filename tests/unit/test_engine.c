@@ -398,10 +398,10 @@ static void test_release_when_devices_are_already_back_changes_nothing(void **st
 	assert_int_equal(journal_create("win10", devs, 1, &j), 0);
 	struct step s = { .kind = STEP_UNBIND };
 	strcpy(s.arg, T1_GPU);
-	strcpy(s.rec, "nvidia");
+	assert_int_equal(step_rec_parse(&s, "nvidia"), 0);
 	assert_int_equal(journal_append(&j, &s), 0);
 	s.kind = STEP_BIND_VFIO;
-	s.rec[0] = '\0';
+	assert_int_equal(step_rec_parse(&s, ""), 0);
 	assert_int_equal(journal_append(&j, &s), 0);
 	journal_close(&j);
 	int writes = fx_writes();
@@ -439,7 +439,7 @@ static void test_release_after_a_partial_prepare_restores_the_tree(void **state)
 	assert_int_equal(journal_append(&j, &s), 0);
 	s.kind = STEP_UNBIND;
 	strcpy(s.arg, T1_GPU);
-	strcpy(s.rec, "nvidia");
+	assert_int_equal(step_rec_parse(&s, "nvidia"), 0);
 	assert_int_equal(journal_append(&j, &s), 0);
 	journal_close(&j);
 	assert_string_equal(fx_driver_of(T1_GPU), "");
