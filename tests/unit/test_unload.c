@@ -362,11 +362,15 @@ static void test_failed_load_is_reported(void **state)
 
 static void test_bad_record_is_refused(void **state)
 {
-	struct step s = mkstep("nvidia", "devs=garbage");
-	struct step_env env = { "win10", &cfg };
+	struct step s;
 
 	nvidia_desktop();
-	assert_int_equal(step_apply(&s, &env), -EINVAL);
+	assert_int_equal(step_init(&s, STEP_UNLOAD_MODULE, "nvidia"), 0);
+	assert_int_equal(step_rec_parse(&s, "devs=garbage"), -EINVAL);
+	assert_int_equal(step_rec_parse(&s, "devs=0000:01:00.0@nvidia,"), -EINVAL);
+	assert_int_equal(step_parse("unload-module\tnvidia\tdevs=garbage@nvidia", &s), -EINVAL);
+	assert_int_equal(step_parse("unload-module\tnvidia\tdevs=0000:01:00.0@", &s), -EINVAL);
+	assert_int_equal(step_parse("unload-module\tnvidia\tdevs=0000:01:00.0@../x", &s), -EINVAL);
 	assert_int_not_equal(fx_refcnt("nvidia"), -1);
 }
 
