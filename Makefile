@@ -138,7 +138,7 @@ check-libvirt: guest-binaries
 
 # Hand-off times in the real-kernel guest against the floor (the same kernel operations with
 # no checks) and a peer-style bash hook; the table goes to build/bench/result.txt. Not part
-# of make check (tests/bench/run.sh; about 6 minutes on 2 cores).
+# of make check (tests/bench/run.sh: one guest boot; README, Benchmark).
 bench:
 	@tests/deps.sh --bench
 	@$(MAKE) --no-print-directory guest-binaries

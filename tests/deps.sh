@@ -6,7 +6,7 @@
 #                             programs (QEMU, OVMF, busybox, libvirtd), in one apt-get run
 #                             so the tiers, which may run side by side, never race for it
 #   tests/deps.sh --bench     make bench: the build packages, the real-kernel guest's
-#                             programs (QEMU, OVMF, busybox) and GNU time
+#                             programs (QEMU, OVMF, busybox), GNU time and strace
 #   tests/deps.sh --format    make format-check: clang-format
 # As root it installs what is missing, saying first what and why; otherwise it names the
 # packages and the command to install them, and fails. Quiet when nothing is missing.
@@ -22,7 +22,7 @@ case $mode in
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
 --bench)
-	pkgs=("${build[@]}" kmod qemu-system-x86 ovmf busybox-static cpio gzip time make)
+	pkgs=("${build[@]}" kmod qemu-system-x86 ovmf busybox-static cpio gzip time strace make)
 	why="to run the benchmark (a QEMU guest, /usr/bin/time)"
 	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;

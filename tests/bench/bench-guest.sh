@@ -31,6 +31,14 @@ cp $VH/build/vfio-handoff-hook $BIN/hooks/qemu
 cp $VH/build/vfio-handoff-hook-engine $BIN/hooks/vfio-handoff/hook-engine
 cp $VH/build/vfio-handoff $VB/floor $VB/hwm.so /bin/true $BIN/
 cp $VB/peer-hook.sh $BIN/peer/qemu
+WHO="vfio-handoff floor peer"
+if [ -d $VB/variant ]; then
+	mkdir -p $BIN/variant/vfio-handoff
+	cp $VB/variant/vfio-handoff-hook $BIN/variant/qemu
+	cp $VB/variant/vfio-handoff-hook-engine $BIN/variant/vfio-handoff/hook-engine
+	chmod 0755 $BIN/variant/qemu $BIN/variant/vfio-handoff/hook-engine
+	WHO="vfio-handoff floor peer variant"
+fi
 chmod 0755 $BIN/hooks/qemu $BIN/hooks/vfio-handoff/hook-engine $BIN/vfio-handoff $BIN/floor \
 	$BIN/peer/qemu
 
@@ -99,6 +107,8 @@ call() {
 	case $who/$op in
 	vfio-handoff/prepare) timed $who $op $round $VH_WORK/vm1.xml $BIN/hooks/qemu vm1 prepare begin - ;;
 	vfio-handoff/release) timed $who $op $round $VH_WORK/vm1.xml $BIN/hooks/qemu vm1 release end - ;;
+	variant/prepare) timed $who $op $round $VH_WORK/vm1.xml $BIN/variant/qemu vm1 prepare begin - ;;
+	variant/release) timed $who $op $round $VH_WORK/vm1.xml $BIN/variant/qemu vm1 release end - ;;
 	floor/*) timed $who $op $round /dev/null $BIN/floor $FLOOR_ARGS $op ;;
 	peer/prepare) timed $who $op $round $VH_WORK/vm1.xml $BIN/peer/qemu vm1 prepare begin - ;;
 	peer/release) timed $who $op $round $VH_WORK/vm1.xml $BIN/peer/qemu vm1 release end - ;;
@@ -139,11 +149,15 @@ roundtrip() {
 # programs' own peak memory (hwm.so).
 r=0
 while [ $r -le $ROUNDS ]; do
-	case $((r % 3)) in
-	0) order="vfio-handoff floor peer" ;;
-	1) order="floor peer vfio-handoff" ;;
-	2) order="peer vfio-handoff floor" ;;
-	esac
+	# The order rotates from round to round, so no program always follows the same one.
+	set -- $WHO
+	i=$((r % $#))
+	while [ $i -gt 0 ]; do
+		set -- "$@" "$1"
+		shift
+		i=$((i - 1))
+	done
+	order="$*"
 	for who in $order; do
 		if [ $r = 0 ] && [ $who = vfio-handoff ]; then
 			HWM=1
@@ -165,6 +179,7 @@ HWM=0
 # vh.profile=1 (VH_BENCH_PROFILE=1): the system calls of one more round trip of each, by
 # strace (-f: with systemctl and the deadline children); slow, and not part of the figures.
 if grep -q 'vh\.profile=1' /proc/cmdline; then
+	command -v strace >/dev/null || vh_die "strace is missing (package strace)"
 	for who in vfio-handoff floor; do
 		for op in prepare release; do
 			case $who/$op in

@@ -11,6 +11,8 @@
 #   VH_BENCH_PEER_SLEEP=2,2   the peer hook's fixed sleeps in prepare and release (seconds)
 #   VH_BENCH_PROFILE=1   also strace -c one more round trip of vfio-handoff and the floor
 #   VH_BENCH_OUT=DIR     where the table and the log go (build/bench)
+#   VH_BENCH_VARIANT=DIR a second build's hook and engine (make B=DIR SAN=0 binaries), run as
+#                        a fourth program in the same rounds: a change measured against HEAD
 set -u
 . "$(dirname "$0")/../vm/lib/host.sh"
 
@@ -34,6 +36,13 @@ else
 	gcc -shared -fPIC -O2 -Wall -Wextra -o "$BUILD/bench/hwm.so" "$REPO/tests/bench/hwm.c" ||
 		vh_die "cannot build tests/bench/hwm.c"
 	cp "$REPO"/tests/bench/{bench-guest.sh,peer-hook.sh,hook-fastpath.sh} "$BUILD/bench/"
+	rm -rf "$BUILD/bench/variant"
+	if [ -n "${VH_BENCH_VARIANT:-}" ]; then
+		mkdir -p "$BUILD/bench/variant"
+		cp "$VH_BENCH_VARIANT"/vfio-handoff-hook{,-engine} "$BUILD/bench/variant/" ||
+			vh_die "VH_BENCH_VARIANT=$VH_BENCH_VARIANT has no hook and engine"
+	fi
+	echo "load average $(cut -d' ' -f1-3 /proc/loadavg)" >"$RES/host-load"
 	echo "bench: kernel $KVER, $(vh_accel | sed 's/.*accel=\([a-z]*\).*/\1/'), $rounds rounds;" \
 		"booting the guest ($(vh_elapsed "$t0" "$(vh_now)") s)"
 	log=$RES/guest.log
@@ -60,11 +69,11 @@ mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 {
 	echo "make bench, $(date -u -r "$log" '+%Y-%m-%d %H:%M UTC'), $(info rounds) rounds each" \
 		"(after a warm-up round)"
-	echo "host: $cpu, $(nproc) cores, $mem; load average $(info load) at the start"
+	echo "host: $cpu, $(nproc) cores, $mem; $(cat "$RES/host-load" 2>/dev/null) at the start"
 	echo "guest: kernel $(info kernel) under QEMU $(vh_accel | sed 's/.*accel=\([a-z]*\).*/\1/')" \
 		"(q35, 2 vCPUs, 1 GiB, OVMF), systemd, a display manager"
 	echo "  holding the card, fbcon; one IOMMU group: VGA (bochs) + HDA + xHCI. Peer hook"
-	echo "  sleeps: $(info peer_sleep) s"
+	echo "  sleeps: $(info peer_sleep)"
 	echo
 	awk -v rounds="$rounds" '
 	function rrow(what, k) {
@@ -91,8 +100,8 @@ mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 	END {
 		printf "%-9s %-13s %22s %22s %9s\n", "", "", "wall s, median (min-max)",
 			"CPU s (user+sys)", "peak RSS"
-		split("prepare release", ops, " "); split("vfio-handoff floor peer", who, " ")
-		for (o = 1; o <= 2; o++) for (p = 1; p <= 3; p++) {
+		split("prepare release", ops, " "); split("vfio-handoff variant floor peer", who, " ")
+		for (o = 1; o <= 2; o++) for (p = 1; p <= 4; p++) {
 			k = who[p] " " ops[o]
 			if (!n[k]) continue
 			for (i = 1; i <= n[k]; i++) { a[i] = w[k, i]; b[i] = c[k, i] }
@@ -106,6 +115,9 @@ mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 		printf "%-44s %8s %8s  %s\n", "ratio (medians)", "wall", "CPU", "target"
 		for (o = 1; o <= 2; o++) {
 			v = "vfio-handoff " ops[o]; f = "floor " ops[o]; q = "peer " ops[o]
+			x = "variant " ops[o]
+			if (W[f] > 0 && W[x] > 0)
+				printf "%-44s %8.2f %8.2f\n", ops[o] " variant / floor", W[x] / W[f], C[x] / C[f]
 			if (W[f] > 0)
 				printf "%-44s %8.2f %8.2f  <= 1.10 wall: %s\n", ops[o] " vfio-handoff / floor",
 					W[v] / W[f], C[v] / C[f], (W[v] / W[f] <= 1.10 ? "met" : "MISSED")
