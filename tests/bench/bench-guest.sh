@@ -4,9 +4,8 @@
 # IOMMU group). Each round hands the group to vfio-pci and back with vfio-handoff's hook, the
 # floor program and the peer-style bash hook, in a rotating order, every call under
 # /usr/bin/time -v; then the hook's fast path against /bin/true and the command's memory.
-# Prints "BENCH WHO OP ROUND WALL_S USER_S SYS_S MAXRSS_KB" lines for tests/bench/run.sh.
-# vm-firmware: ovmf
-# vm-init: systemd
+# Prints "BENCH WHO OP ROUND WALL_S USER_S SYS_S MAXRSS_KB" lines (and INFO, FASTPATH, HWM)
+# for tests/bench/run.sh, which boots this guest with OVMF and systemd.
 VB=/vh/build/bench
 BIN=/run/vh-bench
 ROUNDS=$(sed -n 's/.*vh\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -19,7 +18,6 @@ SLEEP_RELEASE=$(sed -n 's/.*vh\.peer_sleep=[0-9.]*,\([0-9.]*\).*/\1/p' /proc/cmd
 echo "INFO kernel $(uname -r)"
 echo "INFO rounds $ROUNDS"
 echo "INFO peer_sleep ${SLEEP_PREPARE:-2} in prepare, ${SLEEP_RELEASE:-2} in release"
-echo "INFO load $(cut -d' ' -f1-3 /proc/loadavg) (in the guest)"
 vh_wait_host
 vh_wait 20 [ -e /run/fake-dm.ready ] || vh_die "the display manager did not start"
 [ -x /usr/bin/time ] || vh_die "/usr/bin/time is missing (package time)"
