@@ -137,7 +137,15 @@ roundtrip() {
 	call $who release $round
 	vh_wait 30 host_back ||
 		vh_die "$who release (round $round): the host did not come back: $(vh_drivers)"
-	[ -e /run/vfio-handoff/vm1.journal ] && vh_die "$who: a journal was left behind"
+	if [ -e /run/vfio-handoff/vm1.journal ]; then
+		# Release gives up on what it could not undo within the timeout and keeps it in
+		# the journal (for recover): say what, then stop, since the next round would
+		# start from another state.
+		sed 's/^/    journal: /' /run/vfio-handoff/vm1.journal
+		sed 's/^/    stderr: /' $VH_WORK/$who-release.err
+		journalctl -q --no-pager -t vfio-handoff -n 20 2>/dev/null | sed 's/^/    log: /'
+		vh_die "$who release (round $round) was incomplete: its journal was left behind"
+	fi
 	[ -d /sys/module/vfio_pci ] || modprobe vfio-pci disable_vga=1
 	vh_wait 10 [ -d /sys/module/vfio_pci ] || vh_die "vfio-pci did not load"
 }
