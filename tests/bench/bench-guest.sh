@@ -40,7 +40,9 @@ fi
 chmod 0755 $BIN/hooks/qemu $BIN/hooks/vfio-handoff/hook-engine $BIN/vfio-handoff $BIN/floor \
 	$BIN/peer/qemu
 
-vh_optin vm1 "host-display = auto"
+# A long timeout: on a busy machine one wait can pass the default 10 s, and release then
+# keeps the step for recover; a timeout changes nothing while no wait reaches it.
+vh_optin vm1 "host-display = auto" "timeout = 60"
 vh_xml vm1 $VH_WORK/vm1.xml $VH_GPU
 vh_xml other $VH_WORK/other.xml $VH_GPU
 
