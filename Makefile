@@ -144,6 +144,14 @@ check-vm: guest-binaries
 check-libvirt: guest-binaries
 	@VH_GUEST_BUILD=$(GUEST_B) tests/libvirt/run.sh
 
+# Hand-off times in the real-kernel guest against the floor (the same kernel operations with
+# no checks) and a peer-style bash hook; the table goes to build/bench/result.txt. Not part
+# of make check (tests/bench/run.sh: one guest boot; README, Benchmark).
+bench:
+	@tests/deps.sh --bench
+	@$(MAKE) --no-print-directory guest-binaries
+	@VH_GUEST_BUILD=$(GUEST_B) tests/bench/run.sh
+
 demo:
 	@tests/deps.sh --test
 	@$(MAKE) --no-print-directory binaries
@@ -167,4 +175,4 @@ clean:
 
 .SECONDARY: $(SUPPORT_OBJS) $(TEST_ENGINE_OBJS)
 
-.PHONY: all binaries guest-binaries check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean
+.PHONY: all binaries guest-binaries bench check check-all check-unit check-vm check-libvirt demo install uninstall format-check clean

@@ -5,6 +5,8 @@
 #   tests/deps.sh --test      make check / make demo: the above, cmocka, and every tier's
 #                             programs (QEMU, OVMF, busybox, libvirtd), in one apt-get run
 #                             so the tiers, which may run side by side, never race for it
+#   tests/deps.sh --bench     make bench: the build packages, the real-kernel guest's
+#                             programs (QEMU, OVMF, busybox), GNU time and strace
 #   tests/deps.sh --format    make format-check: clang-format
 # As root it installs what is missing, saying first what and why; otherwise it names the
 # packages and the command to install them, and fails. Quiet when nothing is missing.
@@ -19,8 +21,12 @@ case $mode in
 		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make)
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
+--bench)
+	pkgs=("${build[@]}" kmod qemu-system-x86 ovmf busybox-static cpio gzip time strace make)
+	why="to run the benchmark (a QEMU guest, /usr/bin/time)"
+	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;
-*) echo "usage: tests/deps.sh [--build|--test|--format]" >&2; exit 2 ;;
+*) echo "usage: tests/deps.sh [--build|--test|--bench|--format]" >&2; exit 2 ;;
 esac
 
 missing=()
