@@ -26,7 +26,8 @@ CONFIGS=(
 	"unit|unit (fake kernel)|tests/unit/run.sh"
 	"real-kernel-6.1|real kernel, Debian 12, Linux 6.1|env VH_KERNEL=bookworm tests/vm/run.sh"
 	"real-kernel-6.12|real kernel, Debian 13, Linux 6.12|env VH_KERNEL=trixie tests/vm/run.sh"
-	"real-libvirt-9|real libvirt 9.0, Debian 12, Linux 6.1|tests/libvirt/run.sh"
+	"real-libvirt-9|real libvirt, Debian 12 userland, Linux 6.1|tests/libvirt/run.sh"
+	"real-libvirt-11|real libvirt, Debian 13 userland, Linux 6.12|env VH_LIBVIRT_USERLAND=trixie tests/libvirt/run.sh"
 )
 label_of() { local c; for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$1" ] && cut -d'|' -f2 <<<"$c"; done; }
 cmd_of() { local c; for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$1" ] && cut -d'|' -f3 <<<"$c"; done; }
@@ -60,7 +61,8 @@ report() {
 	total_p=$((total_p + p)) total_f=$((total_f + f))
 	[ "$st" -eq 0 ] || rc=1
 	# The guest kernel's exact version, as the tier printed it.
-	kv=$(sed -nE 's/^(vm|libvirt): kernel ([^,]*),.*/\2/p' "$logs/$name.log" | head -1)
+	kv=$(sed -nE -e 's/^libvirt: kernel ([^,]*), .*(libvirt [^,]*),.*/\1, \2/p' \
+		-e 's/^vm: kernel ([^,]*),.*/\1/p' "$logs/$name.log" | head -1)
 	matrix+=("$(printf '%-58s %4d passed %3d failed %7s s' \
 		"$(label_of "$name")${kv:+ ($kv)}" "$p" "$f" "$(elapsed "$s" "$e")")")
 }

@@ -261,7 +261,8 @@ vh_accel() {
 
 # The emulated host both tiers boot, into the array VH_HOST_ARGS: the accelerator, the
 # IOMMU, the GPU slot (VGA + HDA with a codec + xHCI, one IOMMU group), and the host's /usr
-# and /etc and the guest kernel's modules over read-only 9p. Callers add memory, console,
+# and /etc (VH_GUEST_ROOT's when set), the guest kernel's modules and the guest helpers over
+# read-only 9p. Callers add memory, console,
 # kernel, initrd and their own shares.
 vh_host_args() {
 	local ro=security_model=passthrough,readonly=on
@@ -274,8 +275,8 @@ vh_host_args() {
 		-device ich9-intel-hda,id=hda,bus=rp1,addr=0x0.1
 		-device hda-duplex,bus=hda.0,audiodev=noaudio -audiodev none,id=noaudio
 		-device qemu-xhci,id=xhci,bus=rp1,addr=0x0.2
-		-virtfs "local,path=/usr,mount_tag=usr,$ro"
-		-virtfs "local,path=/etc,mount_tag=etc,$ro"
+		-virtfs "local,path=${VH_GUEST_ROOT:-}/usr,mount_tag=usr,$ro"
+		-virtfs "local,path=${VH_GUEST_ROOT:-}/etc,mount_tag=etc,$ro"
 		-virtfs "local,path=$KDIR/lib/modules,mount_tag=modules,$ro"
 		-virtfs "local,path=$CACHE/bin,mount_tag=helpers,$ro")
 }
