@@ -199,6 +199,49 @@ static void test_hand_off_before_native_driver_and_back(void **state)
 	free(before);
 }
 
+/* The native driver got loaded while the VM ran (the user installed it, or modprobe'd it):
+ * the give-back probes the GPU with it, which unregisters simple-framebuffer.0 and takes
+ * the console; release does not bring simpledrm back and verifies the console is bound. */
+static void test_give_back_leaves_the_console_to_a_native_driver_loaded_meanwhile(void **state)
+{
+	fx_topology_simpledrm_native_later();
+	want(TSD_GPU);
+	opt_in();
+	assert_int_equal(engine_prepare(VM, &cfg, NULL, false, NULL), 0);
+	assert_string_equal(fx_driver_of(TSD_GPU), "vfio-pci");
+	assert_false(fx_exists("dev/dri/card1"));
+	assert_int_equal(kernel_module_load("nouveau", NULL), 0);
+	/* Loading it probes nothing: the GPU is on vfio-pci. */
+	assert_string_equal(fx_driver_of(TSD_GPU), "vfio-pci");
+
+	assert_int_equal(engine_release(VM), 0);
+	assert_string_equal(fx_driver_of(TSD_GPU), "nouveau");
+	assert_string_equal(fx_driver_of(TSD_AUDIO), "snd_hda_intel");
+	assert_false(fx_exists("sys/bus/platform/devices/" TSD_FB));
+	assert_false(fx_exists("dev/dri/card0"));
+	assert_true(fx_exists("dev/dri/card1"));
+	assert_string_equal(fx_cat("sys/class/graphics/fb0/name"), "nouveaudrmfb");
+	assert_true(fbcon_bound());
+	assert_string_equal(fx_unit_state("display-manager.service"), "active");
+	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
+}
+
+/* Without the aperture hand-over modelled, the fake would leave two framebuffers on one
+ * GPU: the fixture itself is checked. */
+static void test_native_probe_unregisters_simple_framebuffer(void **state)
+{
+	fx_topology_simpledrm_native_later();
+	assert_true(fx_exists("sys/bus/platform/devices/" TSD_FB "/driver"));
+	assert_int_equal(kernel_module_load("nouveau", NULL), 0);
+	assert_string_equal(fx_driver_of(TSD_GPU), "nouveau");
+	assert_false(fx_exists("sys/bus/platform/devices/" TSD_FB));
+	assert_false(fx_exists("sys/bus/platform/drivers/simpledrm/" TSD_FB));
+	assert_false(fx_exists("dev/dri/card0"));
+	assert_true(fx_exists("dev/dri/card1"));
+	assert_string_equal(fx_cat("sys/class/graphics/fb0/name"), "nouveaudrmfb");
+	assert_true(fbcon_bound());
+}
+
 static void test_plan_after_native_driver_has_no_boot_framebuffer(void **state)
 {
 	const char *s;
@@ -290,6 +333,8 @@ int main(void)
 		T(test_simpledrm_console_is_the_gpus_host_display),
 		T(test_plan_before_native_driver_frees_simpledrm),
 		T(test_hand_off_before_native_driver_and_back),
+		T(test_native_probe_unregisters_simple_framebuffer),
+		T(test_give_back_leaves_the_console_to_a_native_driver_loaded_meanwhile),
 		T(test_plan_after_native_driver_has_no_boot_framebuffer),
 		T(test_hand_off_after_native_driver_gives_the_console_to_it),
 		T(test_before_failure_at_every_kernel_op_restores_the_tree),

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fakekernel.h"
@@ -54,7 +55,20 @@ static void gdm(int pid, const char *const holds[])
 	fx_proc(pid, "gnome-shell", "gdm.service", holds);
 }
 
-void fx_topology_simpledrm_before(void)
+/* What owner's native driver made, put away as while it is not bound. */
+static void park_owned(const char *owner)
+{
+	char *list, *save = NULL;
+
+	list = fk_slurp(fx_fmt(".fake/owned/%s", owner), NULL);
+	for (char *l = list ? strtok_r(list, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save))
+		if (fx_exists(l))
+			fx_move(l, fx_fmt(".fake/parked/%s/%s", owner, l));
+	free(list);
+}
+
+static void simpledrm_host(bool nouveau)
 {
 	static const char *const shell[] = {"/dev/dri/card0", NULL};
 
@@ -66,6 +80,16 @@ void fx_topology_simpledrm_before(void)
 	fx_pci("0000:00:00.0", 0x8086, 0xa700, 0x060000, NULL, 0, -1);
 	fx_pci(TSD_GPU, 0x10de, 0x2786, 0x030000, NULL, TSD_GROUP, 1);
 	fx_pci(TSD_AUDIO, 0x10de, 0x22bc, 0x040300, "snd_hda_intel", TSD_GROUP, -1);
+	if (nouveau) {
+		/* What nouveau makes when it probes the GPU: card1 (card0 is simpledrm's until
+		 * then) and fb0, once simpledrm's is gone. Not loaded at boot. */
+		fx_driver_avail("nouveau", "nouveau");
+		fx_native_driver(TSD_GPU, "nouveau");
+		fx_drm_card(1, TSD_GPU, "nouveau", "DP-1:connected");
+		fx_fb(0, TSD_GPU, "nouveaudrmfb", "nouveau");
+		park_owned(TSD_GPU);
+	}
+	fx_aperture(TSD_GPU, TSD_FB);
 
 	fx_platform_fb(TSD_FB, "simpledrm");
 	fx_platform_drm_card(0, TSD_FB, "Unknown-1:connected");
@@ -73,6 +97,16 @@ void fx_topology_simpledrm_before(void)
 	consoles();
 	fx_sound(0, TSD_AUDIO);
 	gdm(TSD_SHELL_PID, shell);
+}
+
+void fx_topology_simpledrm_before(void)
+{
+	simpledrm_host(false);
+}
+
+void fx_topology_simpledrm_native_later(void)
+{
+	simpledrm_host(true);
 }
 
 void fx_topology_simpledrm_after(void)

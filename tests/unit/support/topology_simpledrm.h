@@ -21,6 +21,9 @@
 #define TSD_FB "simple-framebuffer.0"
 #define TSD_SHELL_PID (FX_PID_BASE + 60)
 void fx_topology_simpledrm_before(void);
+/* The same host, but nouveau is installed (not loaded): once loaded, it probes the GPU
+ * when the GPU is unbound, making card1 and fb0 and unregistering simple-framebuffer.0. */
+void fx_topology_simpledrm_native_later(void);
 
 /*
  * After the native driver took over: an AMD RX 6600 (boot_vga=1) on amdgpu, its audio on
