@@ -112,6 +112,8 @@ int main(int argc, char **argv)
 		return 0;
 	case HOOK_RELEASE:
 		drain(vm);
+		log_info("VM '%s': release end, shut-off reason: %s", vm,
+			 hook_release_reason(&a) ? hook_release_reason(&a) : "none given");
 		/* The journal says what to give back, whether or not the VM's opt-in file is
 		 * still there. */
 		r = engine_release(vm);

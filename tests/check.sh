@@ -1,13 +1,17 @@
 #!/bin/bash
 # make check: the unit tier, the real-kernel tier and the real-libvirt tier, and one closing
-# line "N passed, N failed" over all of them.
+# line "N passed, N failed" over all of them, after one line per configuration with its
+# counts and wall time.
 #
-# The tiers run side by side so a 2-core machine stays busy: the guests' cache (kernel,
-# initramfs) is prepared while the unit tier runs, then the real-kernel tier (two guests at
-# a time) and the real-libvirt tier (one guest) boot together. Each tier's output is kept
-# and printed whole, in that order, as it finishes, with its wall time.
+# The tiers run side by side so a 2-core machine stays busy: the guests' cache (kernels,
+# initramfs) is prepared while the unit tier runs, then the real-kernel configurations (one
+# after the other, two guests at a time) and the real-libvirt ones (one guest each) boot
+# together. Each configuration's output is kept and printed whole, in the order of CONFIGS,
+# with its wall time.
 #   VH_SKIP_VM=1     the unit tier only
-#   VH_SERIAL=1      one tier after the other (for reading a tier's output live)
+#   VH_SERIAL=1      one configuration after the other
+#   VH_CONFIGS=...   only the configurations named (unit real-kernel-6.1 real-kernel-6.12
+#                    real-libvirt-9 real-libvirt-11)
 set -u
 B=${B:-build}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,20 +22,42 @@ t_start=$(now)
 logs=$(mktemp -d /tmp/vh-check.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 
+# The configurations: the unit tier, the real-kernel tier on each Debian kernel, and the
+# real-libvirt tier on each libvirt generation. NAME|LABEL|COMMAND (words, env first).
+CONFIGS=(
+	"unit|unit (fake kernel)|tests/unit/run.sh"
+	"real-kernel-6.1|real kernel, Debian 12, Linux 6.1|env VH_KERNEL=bookworm tests/vm/run.sh"
+	"real-kernel-6.12|real kernel, Debian 13, Linux 6.12|env VH_KERNEL=trixie tests/vm/run.sh"
+	"real-libvirt-9|real libvirt, Debian 12 userland, Linux 6.1|tests/libvirt/run.sh"
+	"real-libvirt-11|real libvirt, Debian 13 userland, Linux 6.12|env VH_LIBVIRT_USERLAND=trixie tests/libvirt/run.sh"
+)
+# VH_CONFIGS="unit real-kernel-6.1 ...": only those (a CI split runs a subset per job).
+if [ -n "${VH_CONFIGS:-}" ]; then
+	picked=()
+	for c in "${CONFIGS[@]}"; do
+		case " $VH_CONFIGS " in *" ${c%%|*} "*) picked+=("$c") ;; esac
+	done
+	[ ${#picked[@]} -gt 0 ] || { echo "check: VH_CONFIGS names no configuration"; exit 2; }
+	CONFIGS=("${picked[@]}")
+fi
+label_of() { local c; for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$1" ] && cut -d'|' -f2 <<<"$c"; done; }
+cmd_of() { local c; for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$1" ] && cut -d'|' -f3 <<<"$c"; done; }
+
 total_p=0 total_f=0 rc=0
-# tier NAME CMD...: runs one tier into its log, and its status, start and end times beside.
+# tier NAME: runs one configuration into its log, and its status, start and end times beside.
 tier() {
-	local name=$1 s st
-	shift
+	local name=$1 s st cmd
+	read -ra cmd <<<"$(cmd_of "$name")"
+	[ "$name" = unit ] && cmd+=("$B" "${unit_bins[@]}")
 	s=$(now)
-	"$@" >"$logs/$name.log" 2>&1 </dev/null
+	"${cmd[@]}" >"$logs/$name.log" 2>&1 </dev/null
 	st=$?
 	echo "$st $s $(now)" >"$logs/$name.done"
 	return $st
 }
 # report NAME: the tier's output, its wall time, and its counts added to the totals.
 report() {
-	local name=$1 st s e line p f
+	local name=$1 st s e line p f kv
 	read -r st s e <"$logs/$name.done"
 	echo "== $name ($(elapsed "$s" "$e") s)"
 	cat "$logs/$name.log"
@@ -45,40 +71,62 @@ report() {
 	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 	total_p=$((total_p + p)) total_f=$((total_f + f))
 	[ "$st" -eq 0 ] || rc=1
+	# The guest kernel's exact version, as the tier printed it.
+	kv=$(sed -nE -e 's/^libvirt: kernel ([^,]*), .*(libvirt [^,]*),.*/\1, \2/p' \
+		-e 's/^vm: kernel ([^,]*),.*/\1/p' "$logs/$name.log" | head -1)
+	matrix+=("$(printf '%-58s %4d passed %3d failed %7s s' \
+		"$(label_of "$name")${kv:+ ($kv)}" "$p" "$f" "$(elapsed "$s" "$e")")")
 }
+matrix=()
+unit_bins=("$@")
 
 if [ "${VH_SKIP_VM:-0}" = 1 ]; then
-	tier unit tests/unit/run.sh "$B" "$@"
+	tier unit
 	report unit
 elif [ "${VH_SERIAL:-0}" = 1 ]; then
-	tier unit tests/unit/run.sh "$B" "$@"; report unit
-	tier real-kernel tests/vm/run.sh; report real-kernel
-	tier real-libvirt tests/libvirt/run.sh; report real-libvirt
+	for c in "${CONFIGS[@]}"; do
+		tier "${c%%|*}"
+		report "${c%%|*}"
+	done
 else
-	# The cache first (a download on a fresh machine), beside the unit tier; then both
-	# guest tiers at once. A failed preparation is reported by the tiers themselves.
-	echo "check: unit tier running; the guests' kernel and initramfs being prepared"
+	# The cache first (downloads on a fresh machine), beside the unit tier; then two lanes:
+	# the real-kernel configurations one after the other (two guests at a time each), and
+	# beside them the real-libvirt ones (one guest each). A failed preparation is reported
+	# by the tiers themselves.
+	echo "check: unit tier running; the guests' kernels and initramfs being prepared"
 	(
 		# shellcheck source=tests/vm/lib/host.sh
 		. tests/vm/lib/host.sh
-		vh_prepare_cache
+		for k in $VH_KERNELS; do
+			(VH_KERNEL=$k && vh_prepare_cache) || exit 1
+		done
 	) >"$logs/cache.log" 2>&1 &
 	cache=$!
-	tier unit tests/unit/run.sh "$B" "$@" &
-	unit=$!
+	unit=
+	if [ -n "$(cmd_of unit)" ]; then
+		tier unit &
+		unit=$!
+	fi
 	wait $cache || { echo "check: preparing the guests failed:"; cat "$logs/cache.log"; }
 	echo "check: real-kernel and real-libvirt tiers booting their guests"
-	tier real-kernel tests/vm/run.sh &
+	lane() { local n; for n in "$@"; do tier "$n"; done; }
+	names=()
+	for c in "${CONFIGS[@]}"; do names+=("${c%%|*}"); done
+	lane $(printf '%s\n' "${names[@]}" | grep '^real-kernel') &
 	vm=$!
-	tier real-libvirt tests/libvirt/run.sh &
+	lane $(printf '%s\n' "${names[@]}" | grep '^real-libvirt') &
 	lv=$!
-	wait $unit
-	report unit
+	if [ -n "$unit" ]; then
+		wait $unit
+		report unit
+	fi
 	wait $vm
-	report real-kernel
+	for n in "${names[@]}"; do case $n in real-kernel*) report "$n" ;; esac; done
 	wait $lv
-	report real-libvirt
+	for n in "${names[@]}"; do case $n in real-libvirt*) report "$n" ;; esac; done
 fi
+echo "check: configurations tested"
+printf '  %s\n' "${matrix[@]}"
 echo "check: $(elapsed "$t_start" "$(now)") s in all"
 echo "$total_p passed, $total_f failed"
 exit $rc

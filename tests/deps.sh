@@ -3,7 +3,8 @@
 # commands work on a fresh machine (run by the Makefile before anything is compiled):
 #   tests/deps.sh --build     make: the compiler and the -dev packages
 #   tests/deps.sh --test      make check / make demo: the above, cmocka, and every tier's
-#                             programs (QEMU, OVMF, busybox, libvirtd), in one apt-get run
+#                             programs (QEMU, OVMF, busybox, libvirtd, mmdebstrap for the
+#                             Debian 13 userland of the real-libvirt tier), in one apt-get run
 #                             so the tiers, which may run side by side, never race for it
 #   tests/deps.sh --bench     make bench: the build packages, the real-kernel guest's
 #                             programs (QEMU, OVMF, busybox), GNU time and strace
@@ -18,7 +19,7 @@ case $mode in
 --test)
 	pkgs=("${build[@]}" libcmocka-dev kmod binutils util-linux
 		qemu-system-x86 ovmf busybox-static cpio gzip
-		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make)
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make xz-utils mmdebstrap)
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
 --bench)

@@ -37,6 +37,13 @@ enum hook_action {
  * a VM whose opt-in file went away while it ran still gets its devices back. */
 enum hook_action hook_action_of(const struct hook_args *a);
 
+/* The shut-off reason libvirt passes as EXTRA of "release end" (libvirt >= 10: "destroyed",
+ * "shutdown", "crashed", ...; older ones pass "-"), or NULL when there is none or it is not
+ * a plain word of at most HOOK_REASON_MAX letters, digits, '-' and '_' (so it can be logged
+ * as it is). The release is the same whatever the reason. */
+#define HOOK_REASON_MAX 32
+const char *hook_release_reason(const struct hook_args *a);
+
 /* Whether ROOT/run/vfio-handoff/<vm>.journal exists (lstat). Invalid name: false. */
 bool hook_vm_has_journal(const char *vm);
 

@@ -14,6 +14,8 @@ static const char *const boot_fbs[] = {
     "efi-framebuffer",
     "simple-framebuffer",
     "vesa-framebuffer",
+    /* Linux 6.12's name for the legacy VGA one (SeaBIOS); 6.1: platform-framebuffer. */
+    "vga-framebuffer",
 };
 
 bool framebuffers_is_boot_fb(const char *name)

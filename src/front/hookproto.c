@@ -69,6 +69,20 @@ int hook_parse_args(int argc, char **argv, struct hook_args *ret)
 	return 0;
 }
 
+const char *hook_release_reason(const struct hook_args *a)
+{
+	const char *c = a->extra;
+
+	if (strcmp(a->op, "release") != 0 || strcmp(a->sub, "end") != 0 || !c ||
+	    strcmp(c, "-") == 0 || !*c || strlen(c) > HOOK_REASON_MAX)
+		return NULL;
+	for (; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+			return NULL;
+	return a->extra;
+}
+
 bool hook_vm_has_journal(const char *vm)
 {
 	char path[VH_PATH_MAX];

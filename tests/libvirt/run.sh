@@ -1,14 +1,20 @@
 #!/bin/bash
 # The real-libvirt tier (make check-libvirt): boots the real-kernel test guest with libvirtd
 # inside, installs the project there with install.sh and drives the hook with virsh.
-#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=600 (s), VH_LIBVIRT_KEEP=1 keeps the logs
+#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=900 (s), VH_LIBVIRT_KEEP=1 keeps the logs
+#   VH_LIBVIRT_USERLAND=host    the host's libvirt (Debian 12: 9.0) on Debian 12's kernel
+#   VH_LIBVIRT_USERLAND=trixie  Debian 13's libvirt 11.3 (tests/libvirt/lib/userland.sh) on
+#                               Debian 13's kernel (VH_KERNEL chooses another)
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+USERLAND=${VH_LIBVIRT_USERLAND:-host}
+[ "$USERLAND" = trixie ] && export VH_KERNEL=${VH_KERNEL:-trixie}
 # The real-kernel tier's cache and boot helpers: kernel, initramfs, vh_accel, vh_need.
 . tests/vm/lib/host.sh
+. tests/libvirt/lib/userland.sh
 LV_DIR=$REPO/tests/libvirt
-LV_OUT=${VH_LIBVIRT_OUT:-$LV_DIR/out}
-TMO=${VH_LIBVIRT_TIMEOUT:-600}
+LV_OUT=${VH_LIBVIRT_OUT:-$LV_DIR/out/$USERLAND}
+TMO=${VH_LIBVIRT_TIMEOUT:-900}
 
 t0=$(vh_now)
 abort() { echo "libvirt: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -18,10 +24,14 @@ mkdir -p "$LV_OUT/guest" || abort "cannot create $LV_OUT"
 # The helpers' problems are this tier's failures, with the closing line.
 vh_die() { abort "$*"; }
 vh_prepare_cache
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-vh_need /usr/sbin/libvirtd:libvirt-daemon /usr/sbin/virtlogd:libvirt-daemon \
-	"/usr/lib/$multiarch/libvirt/connection-driver/libvirt_driver_qemu.so:libvirt-daemon-driver-qemu" \
-	/usr/bin/virsh:libvirt-clients /usr/bin/make:make
+if [ "$USERLAND" = host ]; then
+	multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+	vh_need /usr/sbin/libvirtd:libvirt-daemon /usr/sbin/virtlogd:libvirt-daemon \
+		"/usr/lib/$multiarch/libvirt/connection-driver/libvirt_driver_qemu.so:libvirt-daemon-driver-qemu" \
+		/usr/bin/virsh:libvirt-clients /usr/bin/make:make
+fi
+lv_userland "$USERLAND"
+export VH_GUEST_ROOT=$LV_ROOT
 [ -x "$REPO/install.sh" ] || abort "install.sh is missing"
 
 # The real-kernel tier's initramfs with our /init in place of its own (a second cpio
@@ -36,8 +46,8 @@ for a in mkdir ln chmod rm sleep cat sync; do ln -s busybox "$st/bin/$a"; done
 	abort "cannot build the initramfs"
 cat "$INITRD" "$work/init.cpio.gz" >"$work/initrd.gz"
 
-echo "libvirt: kernel $KVER, $(vh_accel | sed 's/.*accel=\([a-z]*\).*/\1/'), ready to boot in" \
-	"$(vh_elapsed "$t0" "$(vh_now)") s"
+echo "libvirt: kernel $KVER, $LV_USERLAND_DESC, $(vh_accel |
+	sed 's/.*accel=\([a-z]*\).*/\1/'), ready to boot in $(vh_elapsed "$t0" "$(vh_now)") s"
 log=$LV_OUT/console.log
 ro=security_model=passthrough,readonly=on
 s=$(vh_now)

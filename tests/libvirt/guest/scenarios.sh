@@ -325,6 +325,12 @@ check "gpu-a's QEMU holds /dev/vfio/$VH_GROUP" qemu_holds_group gpu-a
 check "the journal /run/vfio-handoff/gpu-a.journal exists" [ -e /run/vfio-handoff/gpu-a.journal ]
 vdestroy gpu-a
 check "virsh destroy gpu-a" [ $RC -eq 0 ]
+# libvirt 10 and later pass the shut-off reason as release end's 4th argument, older ones
+# "-"; the hook logs what it got.
+LV_MAJOR=$(libvirtd --version | grep -oE '[0-9]+' | head -1)
+if [ "${LV_MAJOR:-0}" -ge 10 ]; then reason=destroyed; else reason="none given"; fi
+reason_logged() { hook_log | grep -qF "VM 'gpu-a': release end, shut-off reason: $reason"; }
+check "the hook logged release end's shut-off reason: $reason (libvirt $LV_MAJOR)" reason_logged
 vh_wait 10 no_journal
 snap $W/a.after
 same $W/a.before $W/a.after "gpu-a destroyed"

@@ -215,6 +215,9 @@ void fk_attach(const char *bus, const char *dev, const char *drv)
 	fx_link(fx_fmt("sys/bus/%s/drivers/%s/%s", bus, drv, dev),
 		fx_fmt("../../../../%s/%s", dev_dir(bus) + strlen("sys/"), dev));
 	native_of(dev, native, sizeof(native));
+	/* The native driver removes the firmware framebuffer before it registers its own. */
+	if (!strcmp(bus, "pci") && !strcmp(drv, native))
+		fk_aperture_takeover(dev);
 	if (!strcmp(drv, native))
 		restore(dev);
 	/* The vfio group node appears with the group's first vfio-pci device. */

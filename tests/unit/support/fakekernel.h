@@ -73,6 +73,9 @@ void fk_driver_create(const char *drv);
 /* bus "pci" or "platform": links dev and drv both ways and brings back what drv made for
  * dev when drv is its native driver. */
 void fk_attach(const char *bus, const char *dev, const char *drv);
+/* The native driver probed PCI device bdf: the firmware framebuffer devices declared on
+ * its memory (fx_aperture) are unregistered, with what their driver made. */
+void fk_aperture_takeover(const char *bdf);
 /* rel becomes part of what owner's native driver creates (parked while unbound). */
 void fk_owned_add(const char *owner, const char *rel);
 /* Appends line to the list file rel unless it is there already. */

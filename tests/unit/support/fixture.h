@@ -162,6 +162,9 @@ void fx_vt_graphics(bool on);
 /* Boot framebuffer platform device dev ("efi-framebuffer.0"), bound to drv
  * ("efi-framebuffer") or unbound when drv is NULL; drv's directory is created. */
 void fx_platform_fb(const char *dev, const char *drv);
+/* Boot framebuffer platform device dev sits on PCI device bdf's memory: when bdf's native
+ * driver probes it, dev is unregistered (fake_aperture.c). */
+void fx_aperture(const char *bdf, const char *dev);
 /* fbN named name ("EFI VGA", "i915drmfb"), owned by owner: a platform framebuffer device
  * or a PCI bdf. It disappears (with dev/fbN) when the owner is unbound from its driver and
  * comes back when it is bound to it again. mod: the module the frame buffer console and

@@ -4,7 +4,7 @@
 VH=/vh
 VH_HOOK=$VH/build/vfio-handoff-hook
 VH_CLI=$VH/build/vfio-handoff
-VH_BIN=$VH/vm/cache/bin
+VH_BIN=$VH/bin
 VH_WORK=/tmp/vh
 VH_FAILS=$VH_WORK/fails
 PCI=/sys/bus/pci/devices
