@@ -9,6 +9,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "cli_optin.h"
 #include "cliargs.h"
 #include "config.h"
 #include "domxml.h"
@@ -36,6 +37,10 @@ static void usage(FILE *f)
 	    "  recover [VM]              undo a journal left by a crash (all VMs if none given)\n"
 	    "  groups                    list IOMMU groups with devices, ids and drivers\n"
 	    "  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups\n"
+	    "  enable VM [--devices LIST] [--strict] [--xml FILE]\n"
+	    "                            check the VM, print its plan, opt it in (vm.d/VM.conf)\n"
+	    "  disable VM                opt it out (refused while it holds devices)\n"
+	    "  list                      opted-in VMs, their devices and state\n"
 	    "\n"
 	    "  --root DIR       act on the tree under DIR instead of / (fixtures, tests)\n"
 	    "  --xml FILE       domain XML (default: the defined domain, from libvirt)\n"
@@ -368,6 +373,12 @@ int main(int argc, char **argv)
 		return cmd_groups();
 	case CLI_CHECK:
 		return cmd_check(a.vm);
+	case CLI_ENABLE:
+		return cli_enable(&a, load_xml);
+	case CLI_DISABLE:
+		return cli_disable(&a);
+	case CLI_LIST:
+		return cli_list(&a, load_xml);
 	}
 	return 2;
 }

@@ -6,6 +6,7 @@
 #                             programs (QEMU, OVMF, busybox, libvirtd), in one apt-get run
 #                             so the tiers, which may run side by side, never race for it
 #   tests/deps.sh --format    make format-check: clang-format
+#   tests/deps.sh --deb       make deb: the above --build, Debian's packaging tools, lintian
 # As root it installs what is missing, saying first what and why; otherwise it names the
 # packages and the command to install them, and fails. Quiet when nothing is missing.
 set -euo pipefail
@@ -16,11 +17,16 @@ case $mode in
 --test)
 	pkgs=("${build[@]}" libcmocka-dev kmod binutils util-linux
 		qemu-system-x86 ovmf busybox-static cpio gzip
-		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make)
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make
+		debhelper dpkg-dev fakeroot)
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;
-*) echo "usage: tests/deps.sh [--build|--test|--format]" >&2; exit 2 ;;
+--deb)
+	pkgs=("${build[@]}" debhelper dpkg-dev fakeroot lintian)
+	why="to build and check the Debian package"
+	;;
+*) echo "usage: tests/deps.sh [--build|--test|--format|--deb]" >&2; exit 2 ;;
 esac
 
 missing=()
