@@ -18,12 +18,12 @@ case $mode in
 	pkgs=("${build[@]}" libcmocka-dev kmod binutils util-linux
 		qemu-system-x86 ovmf busybox-static cpio gzip
 		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make
-		debhelper dpkg-dev fakeroot)
+		debhelper dpkg-dev)
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;
 --deb)
-	pkgs=("${build[@]}" debhelper dpkg-dev fakeroot lintian)
+	pkgs=("${build[@]}" debhelper dpkg-dev lintian)
 	why="to build and check the Debian package"
 	;;
 *) echo "usage: tests/deps.sh [--build|--test|--format|--deb]" >&2; exit 2 ;;
