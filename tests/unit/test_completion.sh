@@ -69,8 +69,9 @@ expect "vfio-handoff --root $R enable win10 --devices 0000:01:00.0,0000:0" "00:0
 expect "vfio-handoff --root $R enable win10 --devices 0000:01:00.0,0000:01:00." "00.0 00.1"
 expect "vfio-handoff --root $R enable win10 --devices=0000:00" "00:02.0"
 expect "vfio-handoff enable win10 --connect qemu:///s" "///session ///system"
-grep -q -- '-r list --all --name' "$work/bin/virsh.args" &&
-	ok "libvirt is asked read-only" || nok "libvirt is asked read-only"
+grep -qx -- '-r -c qemu:///system list --all --name' "$work/bin/virsh.args" &&
+	ok "libvirt is asked read-only, at the command's default URI" ||
+	nok "libvirt is asked read-only, at the command's default URI"
 : >"$work/bin/virsh.args"
 expect "vfio-handoff --root $R --connect qemu:///session plan " "gpu-a linux-vm win10"
 grep -q -- '-c qemu:///session' "$work/bin/virsh.args" &&
