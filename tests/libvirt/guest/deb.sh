@@ -52,6 +52,8 @@ check "... and the file is as it was" eval '[ ! -L $PKG_HOOK ] && grep -q "exit 
 rm -f $PKG_HOOK
 
 run pkg-install pkg -i "$PKG_DEB"
+# The shell remembers where it last found vfio-handoff (install.sh's /usr/local/bin).
+hash -r
 TIMES+=("dpkg -i: $(secs $MS)")
 check "dpkg -i installs it (exit $RC)" eval '[ $RC -eq 0 ] && pkg_installed'
 [ $RC -ne 0 ] && show "dpkg: " $W/pkg-install.err
@@ -172,6 +174,7 @@ vfio-handoff disable pkg-a >/dev/null && vfio-handoff disable pkg-all >/dev/null
 	vh_fail "disable pkg-a and pkg-all"
 # pkg-b stays opted in: the administrator's file, which purge must keep.
 run pkg-remove pkg -r $PKG
+hash -r
 check "dpkg -r (exit $RC)" eval '[ $RC -eq 0 ] && [ "$(pkg_status)" = config-files ]'
 [ $RC -ne 0 ] && show "dpkg: " $W/pkg-remove.err
 check "... the hook, its engine and the command are gone" \
