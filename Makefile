@@ -110,6 +110,13 @@ $(B)/tests/test_%: tests/unit/test_%.c $(SUPPORT_OBJS) $(B)/libengine-test.a $(F
 $(B)/src $(B)/test-src $(B)/tests/support:
 	mkdir -p $@
 
+# The Debian package's paths (its rules are below, with `make deb`).
+DEB_DIR := $(B)/deb
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE := $(DEB_DIR)/vfio-handoff_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRCS := Makefile README.md $(shell find src include hook config debian -type f 2>/dev/null)
+
 # Every tier, one closing summary line. Installs what is missing first (tests/deps.sh), so
 # this works on a fresh machine; builds on every core.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
@@ -154,12 +161,6 @@ uninstall:
 # copy of the tree in $(DEB_DIR)/src (the files git tracks or would track), so the .deb
 # lands in $(DEB_DIR)/ (its log in build.log); `make deb` then has lintian check it at its
 # default level (errors and warnings fail). The real-libvirt tier installs $(DEB_FILE).
-DEB_DIR := $(B)/deb
-DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
-DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
-DEB_FILE := $(DEB_DIR)/vfio-handoff_$(DEB_VERSION)_$(DEB_ARCH).deb
-DEB_SRCS := Makefile README.md $(shell find src include hook config debian -type f 2>/dev/null)
-
 $(DEB_FILE): $(DEB_SRCS)
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
