@@ -37,7 +37,8 @@ struct cli_args {
  * Words are read left to right. "--" ends the options: every word after it is an
  * argument, so a VM may be named "--x" ("recover -- --x"). Before it, a word that starts
  * with "-" (other than "-" itself) is an option, wherever it stands: --root DIR,
- * --xml FILE, --connect URI, --devices LIST (also --opt=VALUE), --dry-run, --strict, -v/--verbose, -h/--help.
+ * --xml FILE, --connect URI, --devices LIST (also --opt=VALUE), --dry-run, --strict,
+ * -v/--verbose, -h/--help.
  * The first argument is the command, the next its VM. Per command:
  *   plan VM            --xml, --connect
  *   prepare VM         --xml (required), --dry-run
