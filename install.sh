@@ -302,6 +302,13 @@ do_uninstall() {
 # --- checks before anything changes ----------------------------------------------------
 m_load && say "Updating the installation recorded in $DESTDIR$MANIFEST."
 
+# The Debian package's hook (qemu.d/vfio-handoff, a link into /usr/sbin): libvirt would
+# run both copies, and dpkg owns that one.
+PKG_HOOK=$HOOKS_DIR/qemu.d/vfio-handoff
+if [ -L "$DESTDIR$PKG_HOOK" ] && [ "$(readlink "$DESTDIR$PKG_HOOK")" = /usr/sbin/vfio-handoff-hook ]; then
+	die $E_REFUSED "the vfio-handoff Debian package is installed ($DESTDIR$PKG_HOOK); libvirt would run both hooks. Use the package, or remove it first (apt-get remove vfio-handoff)."
+fi
+
 # The hook at its place: ours, absent, or foreign (refused without --force).
 FOREIGN=0
 if [ -e "$DESTDIR$HOOK" ] || [ -L "$DESTDIR$HOOK" ]; then

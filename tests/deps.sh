@@ -9,6 +9,7 @@
 #   tests/deps.sh --bench     make bench: the build packages, the real-kernel guest's
 #                             programs (QEMU, OVMF, busybox), GNU time and strace
 #   tests/deps.sh --format    make format-check: clang-format
+#   tests/deps.sh --deb       make deb: the above --build, Debian's packaging tools, lintian
 # As root it installs what is missing, saying first what and why; otherwise it names the
 # packages and the command to install them, and fails. Quiet when nothing is missing.
 set -euo pipefail
@@ -19,7 +20,8 @@ case $mode in
 --test)
 	pkgs=("${build[@]}" libcmocka-dev kmod binutils util-linux
 		qemu-system-x86 ovmf busybox-static cpio gzip
-		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make xz-utils mmdebstrap)
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make xz-utils mmdebstrap
+		debhelper dpkg-dev)
 	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
 	;;
 --bench)
@@ -27,7 +29,11 @@ case $mode in
 	why="to run the benchmark (a QEMU guest, /usr/bin/time)"
 	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;
-*) echo "usage: tests/deps.sh [--build|--test|--bench|--format]" >&2; exit 2 ;;
+--deb)
+	pkgs=("${build[@]}" debhelper dpkg-dev lintian)
+	why="to build and check the Debian package"
+	;;
+*) echo "usage: tests/deps.sh [--build|--test|--bench|--format|--deb]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -17,6 +17,7 @@
 #include "facts/pcidev.h"
 #include "front/cliargs.h"
 #include "front/engine.h"
+#include "front/optin.h"
 #include "input/config.h"
 #include "input/domxml.h"
 #include "plan/plan.h"
@@ -38,6 +39,10 @@ static void usage(FILE *f)
 	    "  recover [VM]              undo a journal left by a crash (all VMs if none given)\n"
 	    "  groups                    list IOMMU groups with devices, ids and drivers\n"
 	    "  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups\n"
+	    "  enable VM [--devices LIST] [--strict] [--xml FILE]\n"
+	    "                            check the VM, print its plan, opt it in (vm.d/VM.conf)\n"
+	    "  disable VM                opt it out (refused while it holds devices)\n"
+	    "  list                      opted-in VMs, their devices and state\n"
 	    "\n"
 	    "  --root DIR       act on the tree under DIR instead of / (fixtures, tests)\n"
 	    "  --xml FILE       domain XML (default: the defined domain, from libvirt)\n"
@@ -370,6 +375,12 @@ int main(int argc, char **argv)
 		return cmd_groups();
 	case CLI_CHECK:
 		return cmd_check(a.vm);
+	case CLI_ENABLE:
+		return cli_enable(&a, load_xml);
+	case CLI_DISABLE:
+		return cli_disable(&a);
+	case CLI_LIST:
+		return cli_list(&a, load_xml);
 	}
 	return 2;
 }

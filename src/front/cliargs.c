@@ -12,7 +12,12 @@ enum {
 	OPT_XML = 1 << 0,
 	OPT_CONNECT = 1 << 1,
 	OPT_DRY_RUN = 1 << 2,
+	OPT_DEVICES = 1 << 3,
+	OPT_STRICT = 1 << 4,
 };
+
+/* Names of the OPT_ bits, for "does not go with". */
+static const char *const opt_names[] = {"--xml", "--connect", "--dry-run", "--devices", "--strict"};
 
 static const struct command {
 	const char *name;
@@ -27,6 +32,9 @@ static const struct command {
     {"recover", CLI_RECOVER, 0, 1, 0},
     {"groups", CLI_GROUPS, 0, 0, 0},
     {"check", CLI_CHECK, 0, 1, OPT_XML | OPT_CONNECT},
+    {"enable", CLI_ENABLE, 1, 1, OPT_XML | OPT_CONNECT | OPT_DEVICES | OPT_STRICT},
+    {"disable", CLI_DISABLE, 1, 1, 0},
+    {"list", CLI_LIST, 0, 0, OPT_CONNECT},
 };
 
 /* An option with a value: "--name VALUE" or "--name=VALUE". 1 matched, 0 not, -EINVAL
@@ -84,6 +92,13 @@ int cli_args_parse(int argc, char **argv, struct cli_args *ret)
 			if (r < 0)
 				return r;
 			given |= OPT_CONNECT;
+		} else if ((r = opt_value(argc, argv, &i, "--devices", &ret->devices)) != 0) {
+			if (r < 0)
+				return r;
+			given |= OPT_DEVICES;
+		} else if (strcmp(w, "--strict") == 0) {
+			ret->strict = true;
+			given |= OPT_STRICT;
 		} else if (strcmp(w, "--dry-run") == 0) {
 			ret->dry_run = true;
 			given |= OPT_DRY_RUN;
@@ -112,11 +127,11 @@ int cli_args_parse(int argc, char **argv, struct cli_args *ret)
 	ret->cmd = c->cmd;
 	ret->vm = n_words > 1 ? words[1] : NULL;
 	if (given & ~c->opts) {
-		const char *o = given & ~c->opts & OPT_XML	 ? "--xml"
-				: given & ~c->opts & OPT_CONNECT ? "--connect"
-								 : "--dry-run";
+		size_t b = 0;
 
-		return reason_set(-EINVAL, "%s does not go with %s", o, c->name);
+		while (!(given & ~c->opts & (1u << b)))
+			b++;
+		return reason_set(-EINVAL, "%s does not go with %s", opt_names[b], c->name);
 	}
 	if (c->cmd == CLI_CHECK && !ret->vm && (given & (OPT_XML | OPT_CONNECT)))
 		return reason_set(-EINVAL, "check takes %s only with a VM name",

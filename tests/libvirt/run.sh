@@ -45,6 +45,8 @@ for a in mkdir ln chmod rm sleep cat sync; do ln -s busybox "$st/bin/$a"; done
 (cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$work/init.cpio.gz" ||
 	abort "cannot build the initramfs"
 cat "$INITRD" "$work/init.cpio.gz" >"$work/initrd.gz"
+# The Debian package and the host's dpkg database for the guest's deb.sh (VH_DEB_ARGS).
+. "$LV_DIR/deb.sh"
 
 echo "libvirt: kernel $KVER, $LV_USERLAND_DESC, $(vh_accel |
 	sed 's/.*accel=\([a-z]*\).*/\1/'), ready to boot in $(vh_elapsed "$t0" "$(vh_now)") s"
@@ -58,6 +60,7 @@ timeout -k 5 "$TMO" qemu-system-x86_64 "${VH_HOST_ARGS[@]}" -m 1536M \
 	-virtfs "local,path=$REPO,mount_tag=src,$ro" \
 	-virtfs "local,path=$BUILD,mount_tag=build,$ro" \
 	-virtfs "local,path=$LV_OUT/guest,mount_tag=out,security_model=passthrough" \
+	"${VH_DEB_ARGS[@]}" \
 	</dev/null >/dev/null 2>"$LV_OUT/qemu.stderr"
 st=$?
 wall=$(vh_elapsed "$s" "$(vh_now)")

@@ -245,6 +245,17 @@ runb "$d"
 check "our hook installed elsewhere by hand is refused (it would run twice): exit 3" [ $rc -eq 3 ]
 rm -f "$d/etc/libvirt/hooks/qemu.d/stray"
 
+# --- the Debian package installed ------------------------------------------------------
+dp=$work/package
+mkdir -p "$dp/etc/libvirt/hooks/qemu.d"
+ln -s /usr/sbin/vfio-handoff-hook "$dp/etc/libvirt/hooks/qemu.d/vfio-handoff"
+before=$(snap "$dp")
+runb "$dp"
+check "the Debian package's hook in place: refused (exit 3), one line naming the package" \
+	eval '[ $rc -eq 3 ] && [ "$(err_lines)" -eq 1 ] && grep -q "Debian package" "$work/err" && [ "$(snap "$dp")" = "$before" ]'
+runb "$dp" --qemu-d --force
+check "... even with --qemu-d --force" eval '[ $rc -eq 3 ] && [ "$(snap "$dp")" = "$before" ]'
+
 # --- uninstall while a VM holds devices ------------------------------------------------
 mkdir -p "$d/run/vfio-handoff"
 echo x >"$d/run/vfio-handoff/win10.journal"

@@ -416,4 +416,7 @@ check "--uninstall --no-restart (exit 0), saying the daemon must restart" \
 check "... the hook and the command are gone" eval '[ ! -e $HOOK ] && [ ! -e /usr/local/bin/vfio-handoff ]'
 check "... the VMs' opt-in files stay" [ -f /etc/vfio-handoff/vm.d/gpu-a.conf ]
 cd /
+
+# The Debian package: dpkg -i, the same virsh scenarios, remove and purge.
+. $SRC/tests/libvirt/guest/deb.sh
 exit 0
