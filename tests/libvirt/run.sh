@@ -1,14 +1,14 @@
 #!/bin/bash
 # The real-libvirt tier (make check-libvirt): boots the real-kernel test guest with libvirtd
 # inside, installs the project there with install.sh and drives the hook with virsh.
-#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=600 (s), VH_LIBVIRT_KEEP=1 keeps the logs
+#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=1200 (s), VH_LIBVIRT_KEEP=1 keeps the logs
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 # The real-kernel tier's cache and boot helpers: kernel, initramfs, vh_accel, vh_need.
 . tests/vm/lib/host.sh
 LV_DIR=$REPO/tests/libvirt
 LV_OUT=${VH_LIBVIRT_OUT:-$LV_DIR/out}
-TMO=${VH_LIBVIRT_TIMEOUT:-600}
+TMO=${VH_LIBVIRT_TIMEOUT:-1200}
 
 t0=$(vh_now)
 abort() { echo "libvirt: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
