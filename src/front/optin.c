@@ -1,5 +1,7 @@
 /* enable, disable and list: opting a VM in is writing vm.d/VM.conf, root's, mode 0644,
- * after the checks `plan` makes; opting out is removing it while the VM holds nothing. */
+ * after the checks `plan` makes; opting out is removing it while the VM holds nothing.
+ * Longer than 400 lines: three commands sharing the opt-in file's rules (its path, owner,
+ * mode and atomic write) and the listing of VMs that both list and enable read. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -18,7 +18,7 @@ pkg() { DEBIAN_FRONTEND=noninteractive dpkg --force-confnew "$@" </dev/null; }
 
 section "the Debian package"
 if [ -z "$PKG_DEB" ]; then
-	vh_ok "# SKIP no .deb was built (make deb-package)"
+	vh_ok "# SKIP no .deb for this run (make deb-package; the host's userland only)"
 	return 0
 fi
 info "package ${PKG_DEB##*/}"
