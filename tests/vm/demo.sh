@@ -24,7 +24,9 @@ echo "      display manager holding the card. Kernel $KVER, $(vh_accel |
 log=$OUT/demo.log
 rm -f "$log" "$log.qemu"
 : >"$log"
-vh_boot "$log" 300 ovmf vh.scenario=demo-guest vh.init=systemd \
+# A bound for a hung guest, not an estimate: a UEFI and systemd boot under software
+# emulation on a busy 2-core machine has taken past 300 s (the crash scenarios get 420).
+vh_boot "$log" 600 ovmf vh.scenario=demo-guest vh.init=systemd \
 	systemd.unit=vh-test.target systemd.show_status=0 &
 qpid=$!
 # The guest's narration, live, without the kernel's and the firmware's own output (and
