@@ -139,7 +139,7 @@ GUEST_B := $(B)/guest
 guest-binaries:
 	@$(MAKE) --no-print-directory B=$(GUEST_B) SAN=0 binaries
 
-check-all: binaries guest-binaries $(TEST_BINS) $(DEB_FILE)
+check-all: binaries guest-binaries $(TEST_BINS) $(DEB_FILE) $(FUZZ_BINS)
 	@B=$(B) VH_GUEST_BUILD=$(GUEST_B) VH_DEB=$(DEB_FILE) tests/check.sh $(TEST_BINS)
 
 check-unit: binaries $(TEST_BINS)
@@ -158,6 +158,45 @@ bench:
 	@tests/deps.sh --bench
 	@$(MAKE) --no-print-directory guest-binaries
 	@VH_GUEST_BUILD=$(GUEST_B) tests/bench/run.sh
+
+# Fuzzing (tests/fuzz/): libFuzzer targets for the parsers, built with clang, ASan and
+# UBSan into $(FUZZ_B) from the engine's sources (no test seams). `make fuzz` runs each for
+# FUZZ_TIME seconds (new inputs and findings in $(FUZZ_B)/<target>/); make check runs the
+# same for 30 s each (tests/fuzz/run.sh; README, Tests).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_B := $(B)/fuzz
+FUZZ_TARGETS := domxml config journal bdf names
+FUZZ_BINS := $(patsubst %,$(FUZZ_B)/fuzz-%,$(FUZZ_TARGETS))
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-fsanitize=fuzzer-no-link,address,undefined $(if $(filter 1,$(WERROR)),-Werror)
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_B)/src/%.o,$(ENGINE_SRCS))
+
+$(FUZZ_B)/src/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(VH_CFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/libengine.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_B)/fuzz-%: tests/fuzz/%.c tests/fuzz/support.c tests/fuzz/fuzz.h $(FUZZ_B)/libengine.a
+	$(FUZZ_CC) $(VH_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+		tests/fuzz/support.c $(FUZZ_B)/libengine.a $(ENGINE_LIBS)
+
+fuzz-binaries: $(FUZZ_BINS)
+
+# The journal target's seeds, written by the program's own journal writer.
+$(FUZZ_B)/seed-journals: tests/fuzz/seed_journals.c tests/fuzz/support.c $(FUZZ_B)/libengine.a
+	$(FUZZ_CC) $(VH_CFLAGS) $(FUZZ_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/support.c \
+		$(FUZZ_B)/libengine.a $(ENGINE_LIBS)
+
+fuzz-seeds: $(FUZZ_B)/seed-journals
+	$(FUZZ_B)/seed-journals tests/fuzz/corpus/journal
+
+fuzz:
+	@tests/deps.sh --fuzz
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-binaries
+	@tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_TIME)
 
 demo:
 	@tests/deps.sh --test
@@ -206,4 +245,4 @@ clean:
 
 .SECONDARY: $(SUPPORT_OBJS) $(TEST_ENGINE_OBJS)
 
-.PHONY: all binaries guest-binaries bench check check-all check-unit check-vm check-libvirt demo install uninstall deb deb-package format-check clean
+.PHONY: all binaries guest-binaries bench fuzz fuzz-binaries fuzz-seeds check check-all check-unit check-vm check-libvirt demo install uninstall deb deb-package format-check clean

@@ -8,6 +8,8 @@
 #                             so the tiers, which may run side by side, never race for it
 #   tests/deps.sh --bench     make bench: the build packages, the real-kernel guest's
 #                             programs (QEMU, OVMF, busybox), GNU time and strace
+#   tests/deps.sh --fuzz      make fuzz: the build packages, clang and its libFuzzer and
+#                             sanitizer runtimes, llvm-symbolizer for the reports
 #   tests/deps.sh --format    make format-check: clang-format
 #   tests/deps.sh --deb       make deb: the above --build, Debian's packaging tools, lintian
 # As root it installs what is missing, saying first what and why; otherwise it names the
@@ -15,25 +17,31 @@
 set -euo pipefail
 mode=${1:---build}
 build=(build-essential pkg-config libxml2-dev libpci-dev libkmod-dev libvirt-dev pci.ids)
+# clang-14 pulls in neither libFuzzer nor the sanitizer runtimes (a recommendation only).
+fuzz=(clang libclang-rt-14-dev llvm-14)
 case $mode in
 --build) pkgs=("${build[@]}"); why="to build vfio-handoff" ;;
 --test)
 	pkgs=("${build[@]}" libcmocka-dev kmod binutils util-linux
 		qemu-system-x86 ovmf busybox-static cpio gzip
 		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients make xz-utils mmdebstrap
-		debhelper dpkg-dev)
-	why="to build and test vfio-handoff (unit tests, QEMU guests, libvirtd)"
+		debhelper dpkg-dev "${fuzz[@]}")
+	why="to build and test vfio-handoff (unit tests, fuzzing, QEMU guests, libvirtd)"
 	;;
 --bench)
 	pkgs=("${build[@]}" kmod qemu-system-x86 ovmf busybox-static cpio gzip time strace make)
 	why="to run the benchmark (a QEMU guest, /usr/bin/time)"
+	;;
+--fuzz)
+	pkgs=("${build[@]}" "${fuzz[@]}" make)
+	why="to fuzz vfio-handoff's parsers (clang, libFuzzer)"
 	;;
 --format) pkgs=(clang-format); why="to check the code's format" ;;
 --deb)
 	pkgs=("${build[@]}" debhelper dpkg-dev lintian)
 	why="to build and check the Debian package"
 	;;
-*) echo "usage: tests/deps.sh [--build|--test|--bench|--format|--deb]" >&2; exit 2 ;;
+*) echo "usage: tests/deps.sh [--build|--test|--bench|--fuzz|--format|--deb]" >&2; exit 2 ;;
 esac
 
 missing=()
