@@ -1,7 +1,7 @@
 #!/bin/bash
-# make check: the unit tier, the real-kernel tier and the real-libvirt tier, and one closing
-# line "N passed, N failed" over all of them, after one line per configuration with its
-# counts and wall time.
+# make check: the unit tier, the fuzz targets, the real-kernel tier and the real-libvirt
+# tier, and one closing line "N passed, N failed" over all of them, after one line per
+# configuration with its counts and wall time.
 #
 # The tiers run side by side so a 2-core machine stays busy: the guests' cache (kernels,
 # initramfs) is prepared while the unit tier runs, then the real-kernel configurations (one
@@ -10,8 +10,8 @@
 # with its wall time.
 #   VH_SKIP_VM=1     the unit tier only
 #   VH_SERIAL=1      one configuration after the other
-#   VH_CONFIGS=...   only the configurations named (unit real-kernel-6.1 real-kernel-6.12
-#                    real-libvirt-9 real-libvirt-11)
+#   VH_CONFIGS=...   only the configurations named (unit fuzz real-kernel-6.1
+#                    real-kernel-6.12 real-libvirt-9 real-libvirt-11)
 set -u
 B=${B:-build}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +26,7 @@ trap 'rm -rf "$logs"' EXIT
 # real-libvirt tier on each libvirt generation. NAME|LABEL|COMMAND (words, env first).
 CONFIGS=(
 	"unit|unit (fake kernel)|tests/unit/run.sh"
+	"fuzz|fuzz, libFuzzer, 30 s per target|tests/fuzz/run.sh"
 	"real-kernel-6.1|real kernel, Debian 12, Linux 6.1|env VH_KERNEL=bookworm tests/vm/run.sh"
 	"real-kernel-6.12|real kernel, Debian 13, Linux 6.12|env VH_KERNEL=trixie tests/vm/run.sh"
 	"real-libvirt-9|real libvirt, Debian 12 userland, Linux 6.1|tests/libvirt/run.sh"
@@ -102,9 +103,10 @@ else
 		done
 	) >"$logs/cache.log" 2>&1 &
 	cache=$!
+	# The fuzz targets run after the unit tier, on the core it used.
 	unit=
-	if [ -n "$(cmd_of unit)" ]; then
-		tier unit &
+	if [ -n "$(cmd_of unit)$(cmd_of fuzz)" ]; then
+		{ [ -z "$(cmd_of unit)" ] || tier unit; [ -z "$(cmd_of fuzz)" ] || tier fuzz; } &
 		unit=$!
 	fi
 	wait $cache || { echo "check: preparing the guests failed:"; cat "$logs/cache.log"; }
@@ -118,7 +120,8 @@ else
 	lv=$!
 	if [ -n "$unit" ]; then
 		wait $unit
-		report unit
+		[ -z "$(cmd_of unit)" ] || report unit
+		[ -z "$(cmd_of fuzz)" ] || report fuzz
 	fi
 	wait $vm
 	for n in "${names[@]}"; do case $n in real-kernel*) report "$n" ;; esac; done

@@ -2,7 +2,7 @@
  * journal_append, journal_rewrite) under a scratch root: the steps of plans the unit tier's
  * topologies print (tests/unit/golden/plans.txt), a journal release left with a wedged
  * device, one created before its first step, and one torn mid-entry.
- *   build/fuzz/seed-journals DIR    writes DIR/<name> (make fuzz-seeds; tests/fuzz/README) */
+ *   build/fuzz/seed-journals DIR    writes DIR/<name>; `make fuzz-seeds` rewrites the corpus */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
