@@ -50,6 +50,7 @@ tier() {
 	local name=$1 s st cmd
 	read -ra cmd <<<"$(cmd_of "$name")"
 	[ "$name" = unit ] && cmd+=("$B" "${unit_bins[@]}")
+	[ "$name" = fuzz ] && cmd+=("$B/fuzz")
 	s=$(now)
 	"${cmd[@]}" >"$logs/$name.log" 2>&1 </dev/null
 	st=$?
