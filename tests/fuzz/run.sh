@@ -3,7 +3,7 @@
 # each, one after the other, on one core each: its seed corpus (tests/fuzz/corpus/TARGET/,
 # read only) and what earlier runs found (DIR/TARGET/corpus/, where new inputs go), with
 # its dictionary. A crash, a sanitizer report, a leak, an input running over 10 s or a
-# process over 1 GiB fails the target; its input is kept as DIR/TARGET/crash-* (leak-*,
+# process over 2 GiB fails the target; its input is kept as DIR/TARGET/crash-* (leak-*,
 # timeout-*, oom-*). One line per target with its executions, coverage (libFuzzer's cov:
 # and ft:) and crashes, then "fuzz: N passed, N failed".
 #   tests/fuzz/run.sh [DIR [SECONDS [TARGET...]]]   defaults: $B/fuzz (build/fuzz), 30, all
@@ -48,7 +48,7 @@ for t in "${targets[@]}"; do
 	# in the working directory, which libFuzzer then prints. The outer timeout is a
 	# backstop for a process libFuzzer itself cannot stop.
 	(cd "$out" && rm -f fuzz-0.log && timeout -k 10 $((secs + 120)) "$bin" \
-		-max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -max_len="$(max_len "$t")" \
+		-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$t")" \
 		-jobs=1 -workers=1 -print_final_stats=1 -artifact_prefix="$out/" "${dict[@]}" \
 		"$out/corpus" "$REPO/tests/fuzz/corpus/$t") >"$out/run.log" 2>&1
 	rc=$?
@@ -67,7 +67,7 @@ for t in "${targets[@]}"; do
 		pass=$((pass + 1))
 	else
 		echo "FAIL $t: $summary (exit $rc)"
-		[ -n "$found" ] && sed 's/^/    input: /' <<<"$found"
+		for f in $found; do echo "    input: $f"; done
 		grep -E -A30 '^==[0-9]+==ERROR|SUMMARY:|fuzz_assert|runtime error|ALARM|out-of-memory' \
 			"$out/run.log" | head -60 | sed 's/^/    /'
 		echo "    whole log: $out/run.log"
