@@ -6,11 +6,12 @@
 # process over 2 GiB fails the target; its input is kept as DIR/TARGET/crash-* (leak-*,
 # timeout-*, oom-*). One line per target with its executions, coverage (libFuzzer's cov:
 # and ft:) and crashes, then "fuzz: N passed, N failed".
-#   tests/fuzz/run.sh [DIR [SECONDS [TARGET...]]]   defaults: $B/fuzz (build/fuzz), 30, all
+#   tests/fuzz/run.sh [DIR [SECONDS [TARGET...]]]   defaults: $B/fuzz (build/fuzz),
+#                                                   $VH_FUZZ_TIME or 30, every target
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(realpath -m "${1:-${B:-build}/fuzz}")
-secs=${2:-30}
+secs=${2:-${VH_FUZZ_TIME:-30}}
 shift 2 2>/dev/null || shift $#
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(domxml config journal bdf names)
