@@ -39,6 +39,11 @@ void preflight_host(struct preflight *pf);
 void preflight_vm(struct preflight *pf, const char *vm, const struct plan *p,
 		  const struct domxml *dom);
 
+/* The domain's part of preflight_vm (plan/preflight_domain.c): its ROM files, the host
+ * display, its firmware and the NVIDIA features. */
+void preflight_domain(struct preflight *pf, const char *vm, const struct plan *p,
+		      const struct domxml *dom);
+
 size_t preflight_count(const struct preflight *pf, enum pf_level level);
 void preflight_free(struct preflight *pf);
 
