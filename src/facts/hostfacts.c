@@ -153,11 +153,10 @@ void hostfacts_iommu(struct iommu_facts *ret)
 			 f.ir_capable ? ", though the IOMMU can remap: " : "",
 			 f.ir_capable ? unit : "");
 	} else if (f.ir_capable) {
-		snprintf(f.ir_evidence, sizeof(f.ir_evidence), "the IOMMU can remap interrupts: %s",
-			 unit);
+		snprintf(f.ir_evidence, sizeof(f.ir_evidence), "the IOMMU can remap: %s", unit);
 	} else {
 		snprintf(f.ir_evidence, sizeof(f.ir_evidence),
-			 "neither /proc/interrupts nor /sys/class/iommu tells");
+			 "neither /proc/interrupts nor /sys/class/iommu says");
 	}
 	if (path_join(p, sizeof(p),
 		      "/sys/module/vfio_iommu_type1/parameters/"

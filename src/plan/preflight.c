@@ -117,7 +117,7 @@ void preflight_host(struct preflight *pf)
 				      f.ir_evidence);
 		break;
 	case IR_UNKNOWN:
-		preflight_add(pf, PF_OK, sub, "not seen in use; %s", f.ir_evidence);
+		preflight_add(pf, PF_OK, sub, "cannot tell whether it is on (%s)", f.ir_evidence);
 		break;
 	}
 	sub = "IOMMU mode";

@@ -387,7 +387,12 @@ static void test_interrupts_without_remapping_warn_unless_vfio_allows_them(void 
 	fx_rm("proc/interrupts");
 	run_host();
 	expect("interrupt remapping", PF_OK,
-	       "not seen in use; the IOMMU can remap interrupts: dmar0 (VT-d ecap f050da)");
+	       "cannot tell whether it is on (the IOMMU can remap: dmar0 (VT-d ecap f050da))");
+	fx_rm("sys/class/iommu");
+	run_host();
+	expect("interrupt remapping", PF_OK,
+	       "cannot tell whether it is on (neither /proc/interrupts nor /sys/class/iommu "
+	       "says)");
 }
 
 /* --- the host display --- */
