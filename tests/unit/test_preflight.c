@@ -202,6 +202,25 @@ static void test_a_bus_reset_shared_with_a_host_device_warns_naming_it(void **st
 	expect_prefix("reset " T1_GPU, PF_OK, "bus reset only");
 }
 
+/* A bus reset reaches below the bridges on the bus: a device behind a bridge of the handed
+ * group, itself in no handed group, is named. */
+static void test_a_bus_reset_reaches_devices_behind_a_bridge_on_the_bus(void **state)
+{
+	const char *dev = "sys/devices/pci0000:00/0000:01:00.3/0000:02:00.0";
+
+	fx_topology1();
+	fx_pci("0000:01:00.3", 0x10de, 0x1ad9, 0x060400, "pcieport", T1_GROUP, -1);
+	fx_write(fx_fmt("%s/vendor", dev), "0x8086\n");
+	fx_write(fx_fmt("%s/device", dev), "0x15b8\n");
+	fx_write(fx_fmt("%s/class", dev), "0x020000\n");
+	fx_link("sys/bus/pci/devices/0000:02:00.0",
+		"../../../devices/pci0000:00/0000:01:00.3/0000:02:00.0");
+	run_vm(domain(T1_GPU, NULL, NULL));
+	expect("reset " T1_GPU, PF_WARN,
+	       "only a bus reset, and it would also reset 0000:02:00.0, which stays on the "
+	       "host: vfio-pci cannot reset the device between VM starts");
+}
+
 static void test_a_device_without_reset_warns(void **state)
 {
 	fx_topology1();
@@ -532,6 +551,7 @@ int main(void)
 	    T(test_a_bus_reset_of_handed_devices_alone_is_ok),
 	    T(test_function_level_reset_is_listed),
 	    T(test_a_bus_reset_shared_with_a_host_device_warns_naming_it),
+	    T(test_a_bus_reset_reaches_devices_behind_a_bridge_on_the_bus),
 	    T(test_a_device_without_reset_warns),
 	    T(test_before_reset_method_the_reset_attribute_decides),
 	    T(test_amd_reset_bug_without_vendor_reset_warns),
