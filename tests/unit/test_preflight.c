@@ -366,6 +366,21 @@ static void test_domain_reader_takes_roms_firmware_and_features(void **state)
 	assert_int_equal(dom.features.n_roms, 0);
 }
 
+static void test_a_rom_path_too_long_to_be_one_is_refused_in_one_line(void **state)
+{
+	char *xml = malloc(8192), *p;
+
+	assert_non_null(xml);
+	p = xml + sprintf(xml, "<domain><name>vm</name><devices>\n<hostdev type='pci'><source>"
+			       "<address bus='1' slot='0' function='0'/></source><rom file='/");
+	memset(p, 'a', 5000);
+	strcpy(p + 5000, "'/></hostdev></devices></domain>");
+	assert_int_equal(domxml_parse_mem(xml, strlen(xml), "t.xml", &dom), -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:2: rom file longer than 4095 bytes");
+	assert_null(dom.features.roms);
+	free(xml);
+}
+
 /* --- host facts --- */
 
 static void test_interrupt_remapping_and_iommu_mode_are_facts(void **state)
@@ -560,6 +575,7 @@ int main(void)
 	    T(test_rom_file_checks),
 	    T(test_rom_outside_the_firmware_dirs_warns_under_apparmor),
 	    T(test_domain_reader_takes_roms_firmware_and_features),
+	    T(test_a_rom_path_too_long_to_be_one_is_refused_in_one_line),
 	    T(test_interrupt_remapping_and_iommu_mode_are_facts),
 	    T(test_interrupts_without_remapping_warn_unless_vfio_allows_them),
 	    T(test_single_gpu_host_warns_the_display_goes_dark),
