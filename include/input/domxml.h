@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "base/bdf.h"
+#include "input/domfeatures.h"
 
 #define DOMXML_MAX_BYTES (4 * 1024 * 1024)
 #define DOMXML_MAX_HOSTDEVS 64
@@ -23,6 +24,7 @@ struct domxml {
 	char uuid[40];		  /* "" when absent */
 	struct hostdev *hostdevs; /* malloc'ed */
 	size_t n_hostdevs;
+	struct domfeatures features; /* input/domfeatures.c */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "input/config.h"
 #include "input/domxml.h"
 #include "plan/plan.h"
+#include "plan/preflight.h"
 #include "steps/journal.h"
 
 static const char *opt_xml;
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 	    "  status                    which VM holds which devices\n"
 	    "  recover [VM]              undo a journal left by a crash (all VMs if none given)\n"
 	    "  groups                    list IOMMU groups with devices, ids and drivers\n"
-	    "  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups\n"
+	    "  check [VM] [--xml FILE]   preflight: CPU, IOMMU, vfio-pci, the VM's groups, reset,\n"
+	    "                            ROM, firmware (ok, warn or FAIL; exit 1 on FAIL)\n"
 	    "  enable VM [--devices LIST] [--strict] [--xml FILE]\n"
 	    "                            check the VM, print its plan, opt it in (vm.d/VM.conf)\n"
 	    "  disable VM                opt it out (refused while it holds devices)\n"
@@ -214,6 +216,16 @@ static void check_line(bool ok, const char *what, const char *detail, int *faile
 		(*failed)++;
 }
 
+/* Prints the findings of plan/preflight.c as check lines; FAIL lines count as failures. */
+static void check_lines(struct preflight *pf, int *failed)
+{
+	for (size_t i = 0; i < pf->n; i++)
+		printf("%-6s %s: %s\n", preflight_level_name(pf->lines[i].level),
+		       pf->lines[i].subject, pf->lines[i].text);
+	*failed += (int)preflight_count(pf, PF_FAIL);
+	preflight_free(pf);
+}
+
 static bool cpu_virt(char *detail, size_t n)
 {
 	char p[VH_PATH_MAX], line[8192];
@@ -275,6 +287,7 @@ static bool vfio_available(char *detail, size_t n)
 
 static int cmd_check(const char *vm)
 {
+	struct preflight pf = {0};
 	char detail[512];
 	int *groups = NULL;
 	size_t ng = 0;
@@ -293,6 +306,8 @@ static int cmd_check(const char *vm)
 	check_line(ok, "IOMMU", detail, &failed);
 	ok = vfio_available(detail, sizeof(detail));
 	check_line(ok, "vfio-pci", detail, &failed);
+	preflight_host(&pf);
+	check_lines(&pf, &failed);
 
 	if (vm) {
 		struct vm_config cfg;
@@ -323,6 +338,8 @@ static int cmd_check(const char *vm)
 					 "step(s)",
 					 p->n_devs, p->n_groups, p->n_steps);
 				check_line(true, "groups viable", detail, &failed);
+				preflight_vm(&pf, vm, p, &dom);
+				check_lines(&pf, &failed);
 			} else {
 				check_line(false, "groups viable", reason_get(), &failed);
 				reason_clear();

@@ -22,6 +22,7 @@
 #include "base/bdf.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "input/domfeatures.h"
 #include "input/domxml.h"
 #include "input/xmlsafe.h"
 
@@ -336,7 +337,7 @@ static int parse_domain(const xmlNode *root, const char *what, struct domxml *d)
 	}
 	if (!name_line)
 		return reason_set(-EINVAL, "%s:%d: domain has no <name>", what, xmlsafe_line(root));
-	return 0;
+	return domfeatures_read(root, what, &d->features);
 }
 
 int domxml_parse_mem(const char *buf, size_t len, const char *what, struct domxml *ret)
@@ -421,6 +422,7 @@ void domxml_free(struct domxml *d)
 	if (!d)
 		return;
 	free(d->hostdevs);
+	domfeatures_free(&d->features);
 	d->hostdevs = NULL;
 	d->n_hostdevs = 0;
 }
