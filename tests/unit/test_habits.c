@@ -157,8 +157,8 @@ static void release_to(const char *before)
 
 /* --- The laptop: snd_hda_intel pins i915 through the HDMI audio component --- */
 
-static const char *const i915_holder_link = "sys/devices/pci0000:00/" TL_IGPU
-					    "/consumer:pci:" TL_AUDIO;
+static const char *const i915_holder_link =
+    "sys/devices/pci0000:00/" TL_IGPU "/consumer:pci:" TL_AUDIO;
 
 static void test_laptop_hda_pins_i915_without_a_holders_entry(void **state)
 {
@@ -172,14 +172,14 @@ static void test_laptop_hda_pins_i915_without_a_holders_entry(void **state)
 	assert_int_equal(refs, 4);
 	assert_int_equal(fake_kernel_ops.module_remove("i915"), -EBUSY);
 	/* Unbinding the HDA function unbinds the component: the reference and link go. */
-	assert_int_equal(fake_kernel_ops.write_attr(fx_path("sys/bus/pci/drivers/snd_hda_intel/unbind"),
-						    TL_AUDIO),
+	assert_int_equal(fake_kernel_ops.write_attr(
+			     fx_path("sys/bus/pci/drivers/snd_hda_intel/unbind"), TL_AUDIO),
 			 0);
 	assert_int_equal(fx_refcnt("i915"), refs - 1);
 	assert_false(fx_exists(i915_holder_link));
-	assert_int_equal(fake_kernel_ops.write_attr(fx_path("sys/bus/pci/drivers/snd_hda_intel/bind"),
-						    TL_AUDIO),
-			 0);
+	assert_int_equal(
+	    fake_kernel_ops.write_attr(fx_path("sys/bus/pci/drivers/snd_hda_intel/bind"), TL_AUDIO),
+	    0);
 	assert_int_equal(fx_refcnt("i915"), refs);
 	assert_true(fx_exists(i915_holder_link));
 }
@@ -190,14 +190,14 @@ static void test_laptop_igpu_alone_keeps_i915_loaded(void **state)
 {
 	fx_topology_laptop_hdmi();
 	want(TL_IGPU, NULL);
-	assert_string_equal(plan_text(),
-			    "stop-unit gdm.service (display-manager.service)\n"
-			    "end-holders 0000:00:02.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
-			    "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
-			    "load-module vfio-pci (disable_vga=1)\n"
-			    "override 0000:00:02.0\n"
-			    "unbind 0000:00:02.0 (i915)\n"
-			    "bind-vfio 0000:00:02.0\n");
+	assert_string_equal(
+	    plan_text(), "stop-unit gdm.service (display-manager.service)\n"
+			 "end-holders 0000:00:02.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
+			 "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
+			 "load-module vfio-pci (disable_vga=1)\n"
+			 "override 0000:00:02.0\n"
+			 "unbind 0000:00:02.0 (i915)\n"
+			 "bind-vfio 0000:00:02.0\n");
 	assert_true(fxd_has_note(plan, "module i915 stays loaded: snd_hda_intel holds it through "
 				       "the HDMI audio component of 0000:00:1f.3, which stays on "
 				       "the host; devices are unbound only"));
@@ -233,20 +233,20 @@ static void test_laptop_igpu_and_audio_unload_audio_first(void **state)
 
 	fx_topology_laptop_hdmi();
 	want(TL_IGPU, TL_AUDIO, NULL);
-	assert_string_equal(plan_text(),
-			    "stop-unit gdm.service (display-manager.service)\n"
-			    "end-holders 0000:00:02.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
-			    "end-holders 0000:00:1f.3 (/dev/snd/controlC0)\n"
-			    "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
-			    "unload-module snd_hda_intel (devs=0000:00:1f.3@snd_hda_intel)\n"
-			    "unload-module i915 (devs=0000:00:02.0@i915)\n"
-			    "load-module vfio-pci (disable_vga=1)\n"
-			    "override 0000:00:02.0\n"
-			    "override 0000:00:1f.3\n"
-			    "unbind 0000:00:02.0 (i915)\n"
-			    "unbind 0000:00:1f.3 (snd_hda_intel)\n"
-			    "bind-vfio 0000:00:02.0\n"
-			    "bind-vfio 0000:00:1f.3\n");
+	assert_string_equal(
+	    plan_text(), "stop-unit gdm.service (display-manager.service)\n"
+			 "end-holders 0000:00:02.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
+			 "end-holders 0000:00:1f.3 (/dev/snd/controlC0)\n"
+			 "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
+			 "unload-module snd_hda_intel (devs=0000:00:1f.3@snd_hda_intel)\n"
+			 "unload-module i915 (devs=0000:00:02.0@i915)\n"
+			 "load-module vfio-pci (disable_vga=1)\n"
+			 "override 0000:00:02.0\n"
+			 "override 0000:00:1f.3\n"
+			 "unbind 0000:00:02.0 (i915)\n"
+			 "unbind 0000:00:1f.3 (snd_hda_intel)\n"
+			 "bind-vfio 0000:00:02.0\n"
+			 "bind-vfio 0000:00:1f.3\n");
 	before = fx_snapshot();
 	ms = prepare_ms(&r);
 	assert_int_equal(r, 0);
@@ -281,8 +281,8 @@ static void test_laptop_both_listed_unload_audio_first(void **state)
 	unload_list("i915");
 	unload_list("snd_hda_intel");
 	assert_non_null(strstr(plan_text(), "unload-module snd_hda_intel "
-					   "(devs=0000:00:1f.3@snd_hda_intel)\n"
-					   "unload-module i915 (devs=0000:00:02.0@i915)\n"));
+					    "(devs=0000:00:1f.3@snd_hda_intel)\n"
+					    "unload-module i915 (devs=0000:00:02.0@i915)\n"));
 }
 
 /* --- A single AMD GPU; its HDMI audio and the chipset's audio share snd_hda_intel --- */
@@ -291,19 +291,19 @@ static void test_amd_plan_keeps_snd_hda_intel_for_the_chipset(void **state)
 {
 	fx_topology_amd_hdmi();
 	want(TA_GPU, NULL);
-	assert_string_equal(plan_text(),
-			    "stop-unit gdm.service (display-manager.service)\n"
-			    "end-holders 0000:01:00.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
-			    "end-holders 0000:01:00.1 (/dev/snd/controlC1)\n"
-			    "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
-			    "unload-module amdgpu (devs=0000:01:00.0@amdgpu)\n"
-			    "load-module vfio-pci (disable_vga=1)\n"
-			    "override 0000:01:00.0\n"
-			    "override 0000:01:00.1\n"
-			    "unbind 0000:01:00.0 (amdgpu)\n"
-			    "unbind 0000:01:00.1 (snd_hda_intel)\n"
-			    "bind-vfio 0000:01:00.0\n"
-			    "bind-vfio 0000:01:00.1\n");
+	assert_string_equal(
+	    plan_text(), "stop-unit gdm.service (display-manager.service)\n"
+			 "end-holders 0000:01:00.0 (/dev/dri/card0 /dev/dri/renderD128 /dev/fb0)\n"
+			 "end-holders 0000:01:00.1 (/dev/snd/controlC1)\n"
+			 "unbind-vtcon vtcon1 ((M) frame buffer device)\n"
+			 "unload-module amdgpu (devs=0000:01:00.0@amdgpu)\n"
+			 "load-module vfio-pci (disable_vga=1)\n"
+			 "override 0000:01:00.0\n"
+			 "override 0000:01:00.1\n"
+			 "unbind 0000:01:00.0 (amdgpu)\n"
+			 "unbind 0000:01:00.1 (snd_hda_intel)\n"
+			 "bind-vfio 0000:01:00.0\n"
+			 "bind-vfio 0000:01:00.1\n");
 	assert_true(fxd_has_note(plan, "module snd_hda_intel stays loaded: it also drives "
 				       "0000:00:1f.3; devices are unbound only"));
 }
@@ -363,8 +363,8 @@ static void test_nvidia_usbc_plan_unbinds_every_function(void **state)
 
 static void test_nvidia_usbc_prepare_and_release_restore_every_driver(void **state)
 {
-	static const char *const kept[] = {"xhci_hcd", "xhci_pci", "i2c_nvidia_gpu", "ucsi_ccg",
-					   "snd_hda_intel", "nvidia"};
+	static const char *const kept[] = {"xhci_hcd", "xhci_pci",	"i2c_nvidia_gpu",
+					   "ucsi_ccg", "snd_hda_intel", "nvidia"};
 	static const char *const fns[] = {TN_GPU, TN_AUDIO, TN_USB, TN_UCSI};
 	char *before;
 	int r;

@@ -96,7 +96,8 @@ static void link_set(const struct comp *c, bool on)
 	fx_link(fx_fmt("%s/supplier", dl), fx_fmt("../../../pci0000:00/%s", c->sup));
 	fx_write(fx_fmt("%s/status", dl), c->permanent ? "available\n" : "not tracked\n");
 	fx_write(fx_fmt("%s/runtime_pm", dl), c->permanent ? "1\n" : "0\n");
-	fx_link(fx_fmt("sys/class/devlink/%s", name), fx_fmt("../../devices/virtual/devlink/%s", name));
+	fx_link(fx_fmt("sys/class/devlink/%s", name),
+		fx_fmt("../../devices/virtual/devlink/%s", name));
 	fx_link(fx_fmt("sys/devices/pci0000:00/%s/consumer:pci:%s", c->sup, c->con),
 		fx_fmt("../../virtual/devlink/%s", name));
 	fx_link(fx_fmt("sys/devices/pci0000:00/%s/supplier:pci:%s", c->con, c->sup),
