@@ -389,6 +389,38 @@ static void test_nvidia_usbc_prepare_and_release_restore_every_driver(void **sta
 	free(before);
 }
 
+/* Even as the host display: xhci_pci and snd_hda_intel stay for the chipset's functions;
+ * i2c_nvidia_gpu, which drives nothing else, is removed and loaded back, and its CCGx
+ * client comes back on ucsi_ccg. */
+static void test_nvidia_usbc_as_host_display_keeps_the_shared_drivers(void **state)
+{
+	char *before;
+	int r;
+
+	fx_topology_nvidia_usbc();
+	want(TN_GPU, NULL);
+	cfg.host_display = CFG_YES;
+	plan_text();
+	assert_true(fxd_has_note(plan, "module xhci_pci stays loaded: it also drives "
+				       "0000:00:14.0; devices are unbound only"));
+	assert_null(strstr(fxd_steps(plan), "unload-module xhci"));
+	assert_null(strstr(fxd_steps(plan), "unload-module snd_hda_intel"));
+	assert_null(strstr(fxd_steps(plan), "unload-module ucsi_ccg"));
+	before = fx_snapshot();
+	prepare_ms(&r);
+	assert_int_equal(r, 0);
+	assert_int_equal(fx_refcnt("nvidia"), -1);
+	assert_int_equal(fx_refcnt("i2c_nvidia_gpu"), -1);
+	assert_true(fx_refcnt("xhci_pci") >= 0);
+	assert_true(fx_refcnt("ucsi_ccg") >= 0);
+	assert_string_equal(fx_driver_of(TN_CHIPSET_USB), "xhci_hcd");
+	assert_string_equal(fx_driver_of(TN_USB), "vfio-pci");
+	release_to(before);
+	assert_string_equal(fx_driver_of(TN_UCSI), "nvidia-gpu");
+	assert_true(fx_exists("sys/bus/i2c/drivers/ucsi_ccg/" TN_UCSI_CLIENT));
+	free(before);
+}
+
 static void test_nvidia_usbc_xhci_listed_is_refused(void **state)
 {
 	fx_topology_nvidia_usbc();
@@ -422,6 +454,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_nvidia_usbc_prepare_and_release_restore_every_driver, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_nvidia_usbc_as_host_display_keeps_the_shared_drivers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nvidia_usbc_xhci_listed_is_refused, setup,
 					    teardown),
 	};
