@@ -416,6 +416,54 @@ static void test_nvidia_usbc_xhci_listed_is_refused(void **state)
 	assert_non_null(strstr(reason_get(), "0000:00:14.0"));
 }
 
+/* Prepares once to count the kernel operations, then fails each one in turn on a fresh
+ * tree: every rollback must give back the exact starting tree, component and device links
+ * included. */
+static void fail_at_every_op(void (*build)(void))
+{
+	int ops, base;
+
+	build();
+	base = fx_writes();
+	assert_int_equal(prepare(), 0);
+	ops = fx_writes() - base;
+	assert_true(ops >= 5);
+	for (int k = 1; k <= ops; k++) {
+		char *before, *a, *b, *after;
+		int r, diff;
+
+		fx_setup();
+		build();
+		before = fx_snapshot();
+		fx_fail_write_at(fx_writes() + k, EIO);
+		r = prepare();
+		after = fx_snapshot();
+		a = without_design(before);
+		b = without_design(after);
+		diff = fx_snapshot_diff(a, b);
+		free(a);
+		free(b);
+		free(after);
+		free(before);
+		if (r == 0 || diff != 0)
+			fail_msg("failure at kernel op %d of %d: prepare returned %d, reason '%s', "
+				 "%d line(s) differ",
+				 k, ops, r, reason_get(), diff);
+	}
+}
+
+static void test_laptop_igpu_and_audio_failure_at_every_kernel_op_restores_the_tree(void **state)
+{
+	want(TL_IGPU, TL_AUDIO, NULL);
+	fail_at_every_op(fx_topology_laptop_hdmi);
+}
+
+static void test_nvidia_usbc_failure_at_every_kernel_op_restores_the_tree(void **state)
+{
+	want(TN_GPU, NULL);
+	fail_at_every_op(fx_topology_nvidia_usbc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +489,11 @@ int main(void)
 		test_nvidia_usbc_prepare_and_release_restore_every_driver, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_nvidia_usbc_as_host_display_keeps_the_shared_drivers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_laptop_igpu_and_audio_failure_at_every_kernel_op_restores_the_tree, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_nvidia_usbc_failure_at_every_kernel_op_restores_the_tree, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nvidia_usbc_xhci_listed_is_refused, setup,
 					    teardown),
 	};
