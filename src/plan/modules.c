@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "facts/devlinks.h"
 #include "facts/modules.h"
 #include "facts/pcidev.h"
 #include "input/config.h"
@@ -19,7 +20,19 @@
 struct unload_plan {
 	char mods[MODULE_CHAIN_MAX * 2][MODULE_NAME_MAX];
 	size_t n;
+	/* Every module planned already, kept or not: each is decided once. */
+	char seen[MODULE_CHAIN_MAX * 2][MODULE_NAME_MAX];
+	size_t n_seen;
+	const struct vm_config *cfg;
 };
+
+/* Modules whose HDMI audio component names them as the owner of its ops: while an HD audio
+ * driver has the component bound, it holds a reference on them (try_module_get of
+ * acomp->ops->owner, sound/hda/hdac_component.c) that /sys/module/M/holders does not show,
+ * so they cannot go until that function is unbound. The component's device link (HD audio
+ * function the consumer, the GPU the supplier) shows the binding. amdgpu's, radeon's and
+ * nouveau's ops have no owner and pin nothing. */
+static const char *const component_owners[] = {"i915", "xe"};
 
 /* The record of module mod: the handed devices its drivers drive now, to bind back if
  * loading the module does not. */
@@ -41,6 +54,87 @@ static int rebind_devs(const struct plan *p, const char *mod, struct step *s)
 	return 0;
 }
 
+static bool handed(const struct plan *p, const char *bdf)
+{
+	for (size_t i = 0; i < p->n_devs; i++)
+		if (strcmp(p->devs[i].name, bdf) == 0)
+			return true;
+	return false;
+}
+
+static bool listed(const struct vm_config *cfg, const char *mod)
+{
+	char m[MODULE_NAME_MAX];
+
+	for (size_t i = 0; cfg->unload == CFG_UNLOAD_LIST && i < cfg->n_unload; i++)
+		if (module_norm_name(cfg->unload_list[i], m, sizeof(m)) == 0 && strcmp(m, mod) == 0)
+			return true;
+	return false;
+}
+
+static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, bool explicit);
+
+/* An HD audio function whose HDMI component pins mod (component_owners): 1 with it in u,
+ * 0 when there is none or mod is not such an owner. */
+static int component_user(const struct plan *p, const char *mod, struct devlink_user *u)
+{
+	bool owner = false;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(component_owners); i++)
+		owner |= strcmp(component_owners[i], mod) == 0;
+	if (!owner)
+		return 0;
+	for (size_t i = 0; i < p->n_devs; i++) {
+		if (strcmp(p->devs[i].module, mod) != 0)
+			continue;
+		r = devlink_bound_consumer(p->devs[i].name, mod, u);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* mod may go only once the component pinning it is unbound: its user's module goes first
+ * (planned here, before mod) when that function is handed over too and the module may go.
+ * 1 when mod can go, 0 when it stays (noted), or -errno (refused). */
+static int plan_component_user(struct plan *p, struct unload_plan *up, const char *mod,
+			       bool explicit)
+{
+	struct devlink_user u;
+	const char *who;
+	bool given;
+	int r;
+
+	r = component_user(p, mod, &u);
+	if (r < 0)
+		return reason_set(r, "cannot read the device links of module %s's devices: %s", mod,
+				  strerror(-r));
+	if (r == 0)
+		return 1;
+	who = u.module[0] ? u.module : u.driver;
+	given = handed(p, u.bdf);
+	if (given && u.module[0] && (!explicit || listed(up->cfg, u.module))) {
+		r = plan_module(p, up, u.module, explicit);
+		if (r < 0)
+			return r;
+		if (module_in_list(up->mods, up->n, u.module))
+			return 1;
+	}
+	if (explicit)
+		return reason_set(
+		    -EBUSY,
+		    "unload-modules lists %s, but %s holds it through the HDMI audio "
+		    "component of %s (not shown in /sys/module/%s/holders): hand %s "
+		    "over and list %s too, or leave %s out to unbind its devices only",
+		    mod, who, u.bdf, mod, u.bdf, who, mod);
+	plan_note(p,
+		  "module %s stays loaded: %s holds it through the HDMI audio component of "
+		  "%s%s; devices are unbound only",
+		  mod, who, u.bdf, given ? "" : ", which stays on the host");
+	return 0;
+}
+
 /* Plans the removal of mod and its holders. explicit: the user listed it, so a module
  * that cannot go is an error rather than a note. */
 static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, bool explicit)
@@ -51,6 +145,11 @@ static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, 
 	size_t n;
 	int r;
 
+	if (module_in_list(up->seen, up->n_seen, mod))
+		return 0;
+	if (up->n_seen == ARRAY_SIZE(up->seen))
+		return reason_set(-E2BIG, "too many modules to unload");
+	strlcpy_chk(up->seen[up->n_seen++], mod, MODULE_NAME_MAX);
 	switch (module_state_of(mod)) {
 	case MODULE_ABSENT:
 		if (explicit)
@@ -88,6 +187,9 @@ static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, 
 			  mod, who, other);
 		return 0;
 	}
+	r = plan_component_user(p, up, mod, explicit);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		if (module_in_list(up->mods, up->n, chain[i]))
 			continue;
@@ -111,7 +213,7 @@ static int plan_module(struct plan *p, struct unload_plan *up, const char *mod, 
 
 int plan_unload_modules(struct plan *p, const struct vm_config *cfg)
 {
-	struct unload_plan up = {.n = 0};
+	struct unload_plan up = {.n = 0, .n_seen = 0, .cfg = cfg};
 	char mod[MODULE_NAME_MAX];
 	int r;
 

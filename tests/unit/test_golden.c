@@ -22,6 +22,7 @@
 #include "plan/plan.h"
 #include "fixture.h"
 #include "topologies.h"
+#include "topology_habits.h"
 
 #ifndef VH_GOLDEN_FILE
 #define VH_GOLDEN_FILE "tests/unit/golden/plans.txt"
@@ -76,6 +77,21 @@ static const struct golden_case cases[] = {
     {"no such device", fx_topology1, {"0000:0f:00.0"}, ""},
     {"no hostdev", fx_topology1, {NULL}, ""},
     {"topology 1, devices from the configuration", fx_topology1, {NULL}, "devices = 01:00.0\n"},
+    {"laptop, HDMI audio component, the iGPU", fx_topology_laptop_hdmi, {TL_IGPU}, ""},
+    {"laptop, HDMI audio component, iGPU and audio",
+     fx_topology_laptop_hdmi,
+     {TL_IGPU, TL_AUDIO},
+     ""},
+    {"laptop, HDMI audio component, i915 listed",
+     fx_topology_laptop_hdmi,
+     {TL_IGPU},
+     "unload-modules = i915\n"},
+    {"single AMD GPU beside chipset audio", fx_topology_amd_hdmi, {TA_GPU}, ""},
+    {"NVIDIA with USB-C functions", fx_topology_nvidia_usbc, {TN_GPU}, ""},
+    {"NVIDIA with USB-C functions, host-display forced",
+     fx_topology_nvidia_usbc,
+     {TN_GPU},
+     "host-display = yes\n"},
 };
 
 /* The domain XML libvirt would pass for vm "golden". */

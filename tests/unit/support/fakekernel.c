@@ -462,7 +462,8 @@ static void refcnt_one(const char *mod, void *data)
 	if (!module_loaded(mod))
 		return;
 	base = atoi(fx_cat(fx_fmt(".fake/pinned/%s", mod))) +
-	       count_entries(fx_fmt("sys/module/%s/holders", mod)) + !strcmp(r->fbcon, mod);
+	       count_entries(fx_fmt("sys/module/%s/holders", mod)) + !strcmp(r->fbcon, mod) +
+	       fk_component_refs(mod);
 	/* The fake systemctl adds the open files to this again after it moved processes. */
 	fx_write(fx_fmt(".fake/refbase/%s", mod), fx_fmt("%d\n", base));
 	fx_write(fx_fmt("sys/module/%s/refcnt", mod),
@@ -473,6 +474,7 @@ void fk_refcnt_sync(void)
 {
 	struct refs r;
 
+	fk_component_sync();
 	r.opens = opens_scan();
 	fbcon_module(r.fbcon, sizeof(r.fbcon));
 	each_entry("sys/module", refcnt_one, &r);

@@ -76,6 +76,10 @@ void fk_attach(const char *bus, const char *dev, const char *drv);
 /* The native driver probed PCI device bdf: the firmware framebuffer devices declared on
  * its memory (fx_aperture) are unregistered, with what their driver made. */
 void fk_aperture_takeover(const char *bdf);
+/* HDMI audio components and device links (fake_component.c): the links follow the
+ * drivers' binding; the references a bound component holds on the GPU driver's module. */
+void fk_component_sync(void);
+int fk_component_refs(const char *mod);
 /* rel becomes part of what owner's native driver creates (parked while unbound). */
 void fk_owned_add(const char *owner, const char *rel);
 /* Appends line to the list file rel unless it is there already. */
