@@ -26,6 +26,23 @@ endif
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
+# Hardened by default (HARDEN=0 leaves it out), appended to the user's flags, even to
+# CFLAGS given on the command line: fortified libc calls, stack protector and clash
+# protection, CET (x86), PIE, full RELRO with BIND_NOW, no executable stack
+# (tests/unit/test_elf_hardening.sh reads the installed programs). -U first: Debian's
+# CPPFLAGS already define _FORTIFY_SOURCE=2. Fortify works only when optimizing, so a
+# build with no -O (or -O0) goes without it rather than warn (an error with -Werror).
+HARDEN ?= 1
+ifeq ($(HARDEN),1)
+ifneq ($(filter-out -O0,$(lastword $(filter -O%,$(CFLAGS)))),)
+override CFLAGS += -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
+endif
+override CFLAGS += -fstack-protector-strong -fstack-clash-protection -fPIE
+ifneq ($(filter x86_64-% i386-% i486-% i586-% i686-%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+override CFLAGS += -fcf-protection
+endif
+override LDFLAGS += -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+endif
 
 ENGINE_PKGS := libxml-2.0 libpci libkmod
 # Quiet when pkg-config or a package is missing: tests/deps.sh (run first by every target
