@@ -43,6 +43,11 @@ override CFLAGS += -fcf-protection
 endif
 override LDFLAGS += -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 endif
+# VH_FAULTS=1: the fault switch (VFIO_HANDOFF_FAULT) the real-kernel tier's crash and
+# stuck-module scenarios use; release builds have none (tests/unit/test_release_seams.sh).
+ifeq ($(VH_FAULTS),1)
+override CFLAGS += -DVH_FAULTS
+endif
 
 ENGINE_PKGS := libxml-2.0 libpci libkmod
 # Quiet when pkg-config or a package is missing: tests/deps.sh (run first by every target
@@ -156,14 +161,20 @@ GUEST_B := $(B)/guest
 guest-binaries:
 	@$(MAKE) --no-print-directory B=$(GUEST_B) SAN=0 binaries
 
-check-all: binaries guest-binaries $(TEST_BINS) $(DEB_FILE)
-	@B=$(B) VH_GUEST_BUILD=$(GUEST_B) VH_DEB=$(DEB_FILE) tests/check.sh $(TEST_BINS)
+# The same with the fault switch, for the scenarios that say "# vm-build: faults".
+GUEST_FAULTS_B := $(B)/guest-faults
+guest-faults-binaries:
+	@$(MAKE) --no-print-directory B=$(GUEST_FAULTS_B) SAN=0 VH_FAULTS=1 binaries
+
+check-all: binaries guest-binaries guest-faults-binaries $(TEST_BINS) $(DEB_FILE)
+	@B=$(B) VH_GUEST_BUILD=$(GUEST_B) VH_GUEST_FAULTS_BUILD=$(GUEST_FAULTS_B) \
+		VH_DEB=$(DEB_FILE) tests/check.sh $(TEST_BINS)
 
 check-unit: binaries $(TEST_BINS)
 	@tests/unit/run.sh $(B) $(TEST_BINS)
 
-check-vm: guest-binaries
-	@VH_GUEST_BUILD=$(GUEST_B) tests/vm/run.sh
+check-vm: guest-binaries guest-faults-binaries
+	@VH_GUEST_BUILD=$(GUEST_B) VH_GUEST_FAULTS_BUILD=$(GUEST_FAULTS_B) tests/vm/run.sh
 
 check-libvirt: guest-binaries $(DEB_FILE)
 	@VH_GUEST_BUILD=$(GUEST_B) VH_DEB=$(DEB_FILE) tests/libvirt/run.sh
@@ -223,4 +234,4 @@ clean:
 
 .SECONDARY: $(SUPPORT_OBJS) $(TEST_ENGINE_OBJS)
 
-.PHONY: all binaries guest-binaries bench check check-all check-unit check-vm check-libvirt demo install uninstall deb deb-package format-check clean
+.PHONY: all binaries guest-binaries guest-faults-binaries bench check check-all check-unit check-vm check-libvirt demo install uninstall deb deb-package format-check clean
