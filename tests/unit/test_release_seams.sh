@@ -4,7 +4,7 @@
 # library they are built from, carry none of them. Reads the symbol tables. TAP-style.
 B=${B:-build}
 check() { if eval "$2"; then echo "ok $1"; else echo "not ok $1"; fi; }
-seams='kernel_ops_set|holders_set_kill|spawn_allow_fixture'
+seams='kernel_ops_set|holders_set_kill|spawn_allow_fixture|journal_io_set'
 for f in "$B/libengine.a" "$B/vfio-handoff-hook" "$B/vfio-handoff-hook-engine" "$B/vfio-handoff"; do
 	check "$(basename "$f") exists" '[ -e "$f" ]'
 	check "$(basename "$f") has no test seam" '! nm "$f" 2>/dev/null | grep -qwE "$seams"'
