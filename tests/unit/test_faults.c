@@ -82,7 +82,8 @@ static int setup(void **state)
 	reason_clear();
 	log_setup(0, LOG_ERR);
 	config_defaults(&cfg);
-	cfg.timeout_ms = 1000;
+	/* Nothing waits for it in a passing run; long enough for a loaded machine. */
+	cfg.timeout_ms = 10000;
 	config_set_required_owner(getuid());
 	memset(&dom, 0, sizeof(dom));
 	io_reset();
@@ -130,7 +131,7 @@ static void host(int topology, const char *vm)
 	else
 		fx_topology2();
 	snprintf(rel, sizeof(rel), "etc/vfio-handoff/vm.d/%s.conf", vm);
-	fx_write(rel, "timeout = 1\n");
+	fx_write(rel, "timeout = 10\n");
 	assert_int_equal(chmod(fx_path(rel), 0644), 0);
 	assert_int_equal(kernel_module_load("vfio-pci", ""), 0);
 	xml_with(vm, topology == 1 ? T1_GPU : T2_GPU);
@@ -180,10 +181,10 @@ static void test_enospc_at_every_journal_write_restores_the_tree(void **state)
 {
 	int writes, syncs;
 
-	count_journal_calls(2, &writes, &syncs);
-	assert_true(writes >= 10);
+	count_journal_calls(1, &writes, &syncs);
+	assert_true(writes >= 6);
 	for (int k = 1; k <= writes; k++) {
-		host(2, "linux");
+		host(1, "linux");
 		char *before = fx_snapshot();
 
 		io_reset();
@@ -204,10 +205,10 @@ static void test_eio_at_every_journal_flush_restores_the_tree(void **state)
 {
 	int writes, syncs;
 
-	count_journal_calls(2, &writes, &syncs);
-	assert_true(syncs >= 10);
+	count_journal_calls(1, &writes, &syncs);
+	assert_true(syncs >= 4);
 	for (int k = 1; k <= syncs; k++) {
-		host(2, "linux");
+		host(1, "linux");
 		char *before = fx_snapshot();
 
 		io_reset();
