@@ -34,12 +34,12 @@ static struct domxml dom;
 /* --- The journal's calls, failing on demand --- */
 
 static struct {
-	int writes, syncs;     /* calls so far */
-	int fail_write_from;   /* this write and every later one fail (0: none) */
-	int fail_sync_from;    /* the same for fsync and fdatasync */
-	int err;               /* with this errno */
-	bool read_only;        /* opens that write or create fail with EROFS ... */
-	const char *ro_match;  /* ... for paths containing this (NULL: all) */
+	int writes, syncs;    /* calls so far */
+	int fail_write_from;  /* this write and every later one fail (0: none) */
+	int fail_sync_from;   /* the same for fsync and fdatasync */
+	int err;	      /* with this errno */
+	bool read_only;	      /* opens that write or create fail with EROFS ... */
+	const char *ro_match; /* ... for paths containing this (NULL: all) */
 } io;
 
 static int io_open(const char *path, int flags, mode_t mode)
@@ -344,12 +344,13 @@ static void test_sysfs_errors_at_every_kernel_op_restore_the_tree(void **state)
 			reason_clear();
 			assert_true(engine_prepare("linux", &cfg, &dom, false, NULL) < 0);
 			if (!strstr(reason_get(), strerror(errs[e])) || strchr(reason_get(), '\n'))
-				fail_msg("kernel op %d of %d, %s: the reason \"%s\" is not one line "
-					 "with the error",
-					 k, total, strerror(errs[e]), reason_get());
+				fail_msg(
+				    "kernel op %d of %d, %s: the reason \"%s\" is not one line "
+				    "with the error",
+				    k, total, strerror(errs[e]), reason_get());
 			if (!strstr(reason_get(), "0000:") && !strstr(reason_get(), "module"))
-				fail_msg("kernel op %d of %d: the reason \"%s\" names no device",
-					 k, total, reason_get());
+				fail_msg("kernel op %d of %d: the reason \"%s\" names no device", k,
+					 total, reason_get());
 			assert_false(has_journal("linux"));
 			assert_same_tree(before);
 			free(before);
@@ -393,14 +394,14 @@ static void test_sysfs_error_during_release_is_kept_for_recover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_enospc_at_every_journal_write_restores_the_tree),
-		T(test_eio_at_every_journal_flush_restores_the_tree),
-		T(test_journal_full_with_an_undo_failing_is_left_for_recover),
-		T(test_read_only_run_refuses_prepare_naming_the_lock),
-		T(test_read_only_journal_refuses_prepare_before_any_change),
-		T(test_read_only_run_at_release_keeps_devices_and_journal),
-		T(test_sysfs_errors_at_every_kernel_op_restore_the_tree),
-		T(test_sysfs_error_during_release_is_kept_for_recover),
+	    T(test_enospc_at_every_journal_write_restores_the_tree),
+	    T(test_eio_at_every_journal_flush_restores_the_tree),
+	    T(test_journal_full_with_an_undo_failing_is_left_for_recover),
+	    T(test_read_only_run_refuses_prepare_naming_the_lock),
+	    T(test_read_only_journal_refuses_prepare_before_any_change),
+	    T(test_read_only_run_at_release_keeps_devices_and_journal),
+	    T(test_sysfs_errors_at_every_kernel_op_restore_the_tree),
+	    T(test_sysfs_error_during_release_is_kept_for_recover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
