@@ -77,4 +77,16 @@ void journal_list_free(char **names, size_t n);
  * error with journal_read()'s reason (the file and why). */
 int journal_find_owner(const struct bdf *addr, const char *self, char *owner, size_t n);
 
+#ifdef VH_TEST_SEAMS
+#include <sys/types.h>
+/* The calls that write the journal and the lock (test builds only), so tests can make
+ * them fail as a full, failing or read-only /run would. NULL restores the real ones. */
+struct journal_io {
+	int (*open)(const char *path, int flags, mode_t mode);
+	ssize_t (*write)(int fd, const void *buf, size_t n);
+	int (*sync)(int fd); /* fsync and fdatasync */
+};
+void journal_io_set(const struct journal_io *io);
+#endif
+
 #endif

@@ -23,7 +23,9 @@
 
 /* Test fault injection (real-kernel tier): VFIO_HANDOFF_FAULT=kill-before:K or kill-after:K
  * ends the process with SIGKILL right after journaling step K, or right after applying
- * it, so recovery from a crash at every point can be tested. */
+ * it, so recovery from a crash at every point can be tested. Only in test builds
+ * (VH_FAULTS, VH_TEST_SEAMS): a release build has no such switch. */
+#if defined(VH_FAULTS) || defined(VH_TEST_SEAMS)
 static void fault_point(const char *when, size_t k)
 {
 	const char *f = getenv("VFIO_HANDOFF_FAULT");
@@ -34,6 +36,11 @@ static void fault_point(const char *when, size_t k)
 	if (strtoul(f + wl + 1, NULL, 10) == k)
 		raise(SIGKILL);
 }
+#else
+static inline void fault_point(const char *when, size_t k)
+{
+}
+#endif
 
 /*
  * INT, TERM and HUP while the host is being changed: `sudo vfio-handoff prepare` in a

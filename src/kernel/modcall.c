@@ -50,13 +50,21 @@ static struct kmod_ctx *modcall_ctx_new(void)
 }
 
 /* Test fault injection (real-kernel tier): VFIO_HANDOFF_FAULT=module-busy:NAME makes the
- * removal of NAME fail as if it were in use. */
+ * removal of NAME fail as if it were in use. Only in test builds (VH_FAULTS,
+ * VH_TEST_SEAMS): a release build has no such switch. */
+#if defined(VH_FAULTS) || defined(VH_TEST_SEAMS)
 static bool fault_module_busy(const char *name)
 {
 	const char *f = getenv("VFIO_HANDOFF_FAULT");
 
 	return f && str_has_prefix(f, "module-busy:") && strcmp(f + 12, name) == 0;
 }
+#else
+static inline bool fault_module_busy(const char *name)
+{
+	return false;
+}
+#endif
 
 struct install_scan {
 	char *mod, *cmd;

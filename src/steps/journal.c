@@ -16,6 +16,30 @@
 #include "steps/journal.h"
 #include "steps/step.h"
 
+#ifdef VH_TEST_SEAMS
+static int real_open(const char *path, int flags, mode_t mode)
+{
+	return open(path, flags, mode);
+}
+
+static const struct journal_io journal_io_real = {real_open, write, fdatasync};
+static const struct journal_io *jio = &journal_io_real;
+
+void journal_io_set(const struct journal_io *io)
+{
+	jio = io ? io : &journal_io_real;
+}
+#define j_open(p, f, m) jio->open(p, f, m)
+#define j_write(fd, b, n) jio->write(fd, b, n)
+#define j_fdatasync(fd) jio->sync(fd)
+#define j_fsync(fd) jio->sync(fd)
+#else
+#define j_open(p, f, m) open(p, f, m)
+#define j_write(fd, b, n) write(fd, b, n)
+#define j_fdatasync(fd) fdatasync(fd)
+#define j_fsync(fd) fsync(fd)
+#endif
+
 static int run_dir(char *buf, size_t n)
 {
 	char p[VH_PATH_MAX];
@@ -68,7 +92,7 @@ int journal_lock(int timeout_ms, int *ret_fd)
 	r = snprintf_chk(p, sizeof(p), "%s/lock", dir);
 	if (r < 0)
 		return r;
-	t.fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	t.fd = j_open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t.fd < 0)
 		return reason_set(-errno, "cannot open %s: %s", p, strerror(errno));
 	r = wait_until(lock_try, &t, timeout_ms);
@@ -84,7 +108,7 @@ int journal_lock(int timeout_ms, int *ret_fd)
 static int write_all(int fd, const char *buf)
 {
 	size_t len = strlen(buf);
-	ssize_t w = write(fd, buf, len);
+	ssize_t w = j_write(fd, buf, len);
 
 	if (w < 0)
 		return -errno;
@@ -136,13 +160,13 @@ int journal_create(const char *vm, const struct bdf *devs, size_t n, struct jour
 	r = journal_path(vm, ret->path, sizeof(ret->path));
 	if (r < 0)
 		return reason_set(r, "invalid VM name '%s'", vm);
-	ret->fd = open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	ret->fd = j_open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ret->fd < 0 && errno == EEXIST) {
 		r = replace_undone(vm, ret->path);
 		if (r < 0)
 			return r;
 		ret->fd =
-		    open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		    j_open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	}
 	if (ret->fd < 0) {
 		r = -errno;
@@ -162,7 +186,7 @@ int journal_create(const char *vm, const struct bdf *devs, size_t n, struct jour
 		snprintf(buf, sizeof(buf), "device\t%s\n", bdf_fmt(&devs[i], name));
 		r = write_all(ret->fd, buf);
 	}
-	if (r == 0 && fdatasync(ret->fd) < 0)
+	if (r == 0 && j_fdatasync(ret->fd) < 0)
 		r = -errno;
 	if (r == 0)
 		r = sync_dir(dir);
@@ -188,7 +212,7 @@ int journal_append(struct journal *j, const struct step *s)
 	/* One write per entry: a crash leaves whole lines, or a torn last one that was
 	 * never applied. */
 	r = write_all(j->fd, line);
-	if (r == 0 && fdatasync(j->fd) < 0)
+	if (r == 0 && j_fdatasync(j->fd) < 0)
 		r = -errno;
 	if (r < 0)
 		return reason_set(r, "cannot write journal %s: %s", j->path, strerror(-r));
@@ -215,7 +239,7 @@ int journal_rewrite(const char *vm, const struct journal_data *d)
 	r = snprintf_chk(tmp, sizeof(tmp), "%s.new", path);
 	if (r < 0)
 		return r;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = j_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	snprintf(buf, sizeof(buf), JOURNAL_MAGIC "\nvm\t%s\n", vm);
@@ -243,7 +267,7 @@ int journal_rewrite(const char *vm, const struct journal_data *d)
 		if (r == 0)
 			r = write_all(fd, buf);
 	}
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && j_fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;

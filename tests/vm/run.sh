@@ -32,6 +32,15 @@ run_one() {
 	init=$(vh_scenario_opt "$f" init chroot)
 	tmo=$(vh_scenario_opt "$f" timeout 180)
 	extra=$(vh_scenario_opt "$f" append "")
+	# This guest only (run_one runs in a subshell): the build with the fault switch.
+	if [ "$(vh_scenario_opt "$f" build release)" = faults ]; then
+		BUILD=$FAULTS_BUILD
+		if [ ! -x "$BUILD/vfio-handoff-hook" ] || [ ! -x "$BUILD/vfio-handoff" ]; then
+			echo "FAIL 0 ${BUILD#"$REPO"/} is missing: make guest-faults-binaries" \
+				>"$OUT/$name.result"
+			return
+		fi
+	fi
 	s=$(vh_now)
 	vh_boot "$log" "$tmo" "$fw" "vh.scenario=$name vh.init=$init $extra" \
 		"$([ "$init" = systemd ] && echo "systemd.unit=vh-test.target systemd.show_status=0")"

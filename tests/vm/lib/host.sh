@@ -10,6 +10,10 @@ OUT=${VH_VM_OUT:-$VM_DIR/out/${VH_KERNEL:-bookworm}}
 # The programs the guests run: VH_GUEST_BUILD (make check's unsanitized build), else $B.
 BUILD=${VH_GUEST_BUILD:-${B:-build}}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
+# The same programs with the fault switch (make guest-faults-binaries): release builds have
+# none, so the scenarios that inject faults ("# vm-build: faults") run these instead.
+FAULTS_BUILD=${VH_GUEST_FAULTS_BUILD:-${B:-build}/guest-faults}
+case $FAULTS_BUILD in /*) ;; *) FAULTS_BUILD=$REPO/$FAULTS_BUILD ;; esac
 OVMF=${VH_OVMF:-/usr/share/ovmf/OVMF.fd}
 
 vh_log() { printf '%s\n' "$*" >&2; }
@@ -301,7 +305,7 @@ vh_boot() {
 }
 
 # A scenario's settings, from its header lines "# vm-firmware: ovmf", "# vm-init: systemd",
-# "# vm-timeout: 300", "# vm-append: <kernel parameters>".
+# "# vm-timeout: 300", "# vm-append: <kernel parameters>", "# vm-build: faults".
 vh_scenario_opt() {
 	local v
 	v=$(sed -n "s/^# vm-$2: *//p" "$1" | head -1)

@@ -1,4 +1,5 @@
 # Crash recovery: SIGKILL after journaling each step, before applying it (crash-recover.inc).
 VH_CRASH=kill-before
 # vm-timeout: 420
+# vm-build: faults
 . /vh/vm/scenarios/crash-recover.inc

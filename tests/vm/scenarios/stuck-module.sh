@@ -1,6 +1,7 @@
 # A driver module that cannot be removed: the DRM card's file is kept alive in flight in a
 # unix socket (SCM_RIGHTS), so bochs keeps a reference while no process shows the node in its
 # fd table or maps. Prepare fails on the module and everything done so far is rolled back.
+# vm-build: faults
 vh_wait_host
 vh_optin vm1 "timeout = 2"
 vh_xml vm1 $VH_WORK/vm1.xml $VH_GPU
