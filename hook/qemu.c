@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "base/stdfds.h"
 #include "base/util.h"
 #include "front/hookproto.h"
 
@@ -79,9 +80,20 @@ int main(int argc, char **argv)
 	const char *engine;
 	int null;
 
-	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
+	/* Before anything is opened: a closed 0, 1 or 2 would become the next file's number
+	 * (the lock, a journal), and what goes to stdout or stderr would land in it. */
+	int r = stdfds_ensure();
+	if (r < 0) {
+		openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
+		syslog(LOG_ERR, "cannot open /dev/null for a closed standard descriptor: %s",
+		       strerror(-r));
+		return 1;
+	}
+	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. With 0-2
+	 * open, this descriptor is never 1 itself (dup2 onto itself, then close, would close
+	 * stdout). */
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null >= 0) {
+	if (null > STDERR_FILENO) {
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/root.h"
+#include "base/stdfds.h"
 #include "base/util.h"
 #include "facts/pcidev.h"
 #include "front/cliargs.h"
@@ -339,7 +340,15 @@ static int cmd_check(const char *vm)
 int main(int argc, char **argv)
 {
 	struct cli_args a;
+	int r;
 
+	/* Before anything is opened: a closed 0, 1 or 2 would become the lock's or a
+	 * journal's number, and what is printed would land in that file. */
+	r = stdfds_ensure();
+	if (r < 0) {
+		fprintf(stderr, "vfio-handoff: cannot open /dev/null: %s\n", strerror(-r));
+		return 1;
+	}
 	if (cli_args_parse(argc, argv, &a) < 0) {
 		fprintf(stderr, "vfio-handoff: %s\n", reason_get());
 		usage(stderr);
