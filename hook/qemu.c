@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "base/escape.h"
 #include "base/stdfds.h"
 #include "base/util.h"
 #include "front/hookproto.h"
@@ -124,11 +125,11 @@ int main(int argc, char **argv)
 	}
 
 	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
-	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
+	syslog(LOG_ERR, "cannot run %s: %s", ESC(engine), strerror(err));
 	drain(&a);
 	if (act == HOOK_RELEASE)
 		return 0;
-	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", engine,
+	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", ESC(engine),
 		strerror(err));
 	return 1;
 }
