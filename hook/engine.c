@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/stdfds.h"
 #include "base/util.h"
 #include "front/engine.h"
 #include "front/hookproto.h"
@@ -77,10 +78,20 @@ int main(int argc, char **argv)
 	const char *vm;
 	int null, r;
 
-	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
+	/* Before anything is opened: a closed 0, 1 or 2 would become the lock's or a
+	 * journal's number, and what goes to stdout or stderr would land in that file. */
+	r = stdfds_ensure();
+	if (r < 0) {
+		log_setup(LOG_TO_SYSLOG, LOG_INFO);
+		log_err("cannot open /dev/null for a closed standard descriptor: %s", strerror(-r));
+		return 1;
+	}
+	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. With 0-2
+	 * open, this descriptor is never 1 itself (dup2 onto itself, then close, would close
+	 * stdout). */
 	fflush(stdout);
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null >= 0) {
+	if (null > STDERR_FILENO) {
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}

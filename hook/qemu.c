@@ -13,6 +13,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "base/escape.h"
+#include "base/stdfds.h"
 #include "base/util.h"
 #include "front/hookproto.h"
 
@@ -79,9 +81,20 @@ int main(int argc, char **argv)
 	const char *engine;
 	int null;
 
-	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. */
+	/* Before anything is opened: a closed 0, 1 or 2 would become the next file's number
+	 * (the lock, a journal), and what goes to stdout or stderr would land in it. */
+	int r = stdfds_ensure();
+	if (r < 0) {
+		openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
+		syslog(LOG_ERR, "cannot open /dev/null for a closed standard descriptor: %s",
+		       strerror(-r));
+		return 1;
+	}
+	/* Nothing ever goes to stdout: libvirt reads it as XML for some operations. With 0-2
+	 * open, this descriptor is never 1 itself (dup2 onto itself, then close, would close
+	 * stdout). */
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null >= 0) {
+	if (null > STDERR_FILENO) {
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
@@ -112,11 +125,11 @@ int main(int argc, char **argv)
 	}
 
 	openlog("vfio-handoff", LOG_PID, LOG_DAEMON);
-	syslog(LOG_ERR, "cannot run %s: %s", engine, strerror(err));
+	syslog(LOG_ERR, "cannot run %s: %s", ESC(engine), strerror(err));
 	drain(&a);
 	if (act == HOOK_RELEASE)
 		return 0;
-	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", engine,
+	fprintf(stderr, "vfio-handoff: cannot run %s: %s (reinstall vfio-handoff)\n", ESC(engine),
 		strerror(err));
 	return 1;
 }

@@ -41,9 +41,9 @@ static inline bool ascii_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-/* Copies untrusted text s into buf for a message: control and non-ASCII bytes as \xNN, at
- * most max input bytes ("..." when cut), so a value can neither forge a log line nor bloat
- * a reason. Returns buf. */
+/* Copies untrusted text s into buf for a message, escaped by the one rule (esc_n in
+ * base/escape.h), at most max input bytes ("..." when cut), so a value can neither forge a
+ * log line nor bloat a reason. Returns buf. */
 const char *str_quote(char *buf, size_t n, const char *s, size_t max);
 
 int64_t now_ms(void); /* CLOCK_MONOTONIC */

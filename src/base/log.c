@@ -4,6 +4,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "base/escape.h"
 #include "base/log.h"
 
 static unsigned log_targets = LOG_TO_STDERR;
@@ -28,11 +29,18 @@ void log_close(void)
 	syslog_open = false;
 }
 
+/*
+ * Every message is escaped here, where it leaves for the terminal and syslog, whatever its
+ * arguments were: text from outside the program (names, paths, sysfs and journal contents)
+ * can then never move the cursor, recolour a terminal or forge a log line. A backslash is
+ * kept, so an argument a caller already escaped (str_quote, ESC) is not escaped twice.
+ */
 static void log_v(int prio, const char *fmt, va_list ap)
 {
-	char buf[2048];
+	char raw[2048], buf[2048];
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	esc_n(buf, sizeof(buf), raw, sizeof(raw), ESC_KEEP_BACKSLASH);
 	if ((log_targets & LOG_TO_SYSLOG) && (prio <= LOG_INFO || prio <= log_max_prio))
 		syslog(prio, "%s", buf);
 	if ((log_targets & LOG_TO_STDERR) && prio <= log_max_prio) {
@@ -54,17 +62,17 @@ void log_msg(int prio, const char *fmt, ...)
 
 int reason_set(int r, const char *fmt, ...)
 {
+	char raw[sizeof(reason)];
 	va_list ap;
 
 	if (reason[0] != '\0')
 		return r;
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	/* One line: the reason goes to libvirt's error text. */
-	for (char *p = reason; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* One line, and nothing a terminal acts on: the reason goes to libvirt's error text
+	 * and to the terminal of whoever ran the command (as log_v, the same rule). */
+	esc_n(reason, sizeof(reason), raw, sizeof(raw), ESC_KEEP_BACKSLASH);
 	log_msg(LOG_DEBUG, "reason: %s", reason);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/escape.h"
 #include "base/util.h"
 
 int strlcpy_chk(char *dst, const char *src, size_t n)
@@ -59,22 +60,7 @@ bool str_has_suffix(const char *s, const char *suffix)
 
 const char *str_quote(char *buf, size_t n, const char *s, size_t max)
 {
-	size_t o = 0, i;
-
-	for (i = 0; s[i] && i < max && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	if (s[i] && o + 4 < n) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return esc_n(buf, n, s, max, 0);
 }
 
 int64_t now_ms(void)

@@ -10,9 +10,11 @@
 #include <libvirt/virterror.h>
 
 #include "base/bdf.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "base/root.h"
+#include "base/stdfds.h"
 #include "base/util.h"
 #include "facts/pcidev.h"
 #include "front/cliargs.h"
@@ -143,7 +145,7 @@ static int cmd_plan(const char *vm, bool apply)
 static int cmd_release(const char *vm)
 {
 	if (!name_vm_valid(vm)) {
-		reason_set(-EINVAL, "invalid VM name '%s'", vm);
+		reason_set(-EINVAL, "invalid VM name '%s'", ESC(vm));
 		return err(NULL);
 	}
 	if (engine_release(vm) < 0)
@@ -154,7 +156,7 @@ static int cmd_release(const char *vm)
 static int cmd_recover(const char *vm)
 {
 	if (vm && !name_vm_valid(vm)) {
-		reason_set(-EINVAL, "invalid VM name '%s'", vm);
+		reason_set(-EINVAL, "invalid VM name '%s'", ESC(vm));
 		return err(NULL);
 	}
 	if (engine_recover(vm) < 0)
@@ -194,13 +196,14 @@ static int cmd_groups(void)
 			char owner[256];
 
 			pcidev_name(d);
-			printf("  %s %s [%04x]: %s [%04x:%04x]", d->name, d->class_desc,
-			       d->class >> 8, d->desc, d->vendor, d->device);
-			printf("  driver: %s", d->driver[0] ? d->driver : "none");
+			/* pci.ids and sysfs text, a VM name from a journal: escaped. */
+			printf("  %s %s [%04x]: %s [%04x:%04x]", ESC(d->name), ESC(d->class_desc),
+			       d->class >> 8, ESC(d->desc), d->vendor, d->device);
+			printf("  driver: %s", d->driver[0] ? ESC(d->driver) : "none");
 			if (d->boot_vga == 1)
 				printf("  boot_vga");
 			if (holder_of(&d->addr, owner, sizeof(owner)))
-				printf("  held by VM %s", owner);
+				printf("  held by VM %s", ESC(owner));
 			putchar('\n');
 		}
 		free(devs);
@@ -211,6 +214,7 @@ static int cmd_groups(void)
 
 static void check_line(bool ok, const char *what, const char *detail, int *failed)
 {
+	/* detail is a reason (escaped when it was set) or the program's own text. */
 	printf("%-6s %s%s%s\n", ok ? "ok" : "FAIL", what, detail[0] ? ": " : "", detail);
 	if (!ok)
 		(*failed)++;
@@ -356,7 +360,15 @@ static int cmd_check(const char *vm)
 int main(int argc, char **argv)
 {
 	struct cli_args a;
+	int r;
 
+	/* Before anything is opened: a closed 0, 1 or 2 would become the lock's or a
+	 * journal's number, and what is printed would land in that file. */
+	r = stdfds_ensure();
+	if (r < 0) {
+		fprintf(stderr, "vfio-handoff: cannot open /dev/null: %s\n", strerror(-r));
+		return 1;
+	}
 	if (cli_args_parse(argc, argv, &a) < 0) {
 		fprintf(stderr, "vfio-handoff: %s\n", reason_get());
 		usage(stderr);

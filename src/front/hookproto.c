@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/escape.h"
 #include "base/names.h"
 #include "base/root.h"
 #include "front/hookproto.h"
@@ -58,7 +59,7 @@ int hook_parse_args(int argc, char **argv, struct hook_args *ret)
 			fprintf(stderr,
 				"vfio-handoff: '%s' is not an option of the hook (options "
 				"go before VM OPERATION SUB-OPERATION EXTRA)\n",
-				argv[i]);
+				ESC(argv[i]));
 			return -EINVAL;
 		}
 	}

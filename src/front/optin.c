@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/bdf.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "base/root.h"
@@ -258,7 +259,7 @@ int cli_enable(const struct cli_args *a, cli_load_xml_fn load_xml)
 	if (r < 0)
 		return fail();
 	printf("%s VM '%s': %s/%s (root, 0644); the hook hands it %zu device(s) when it starts\n",
-	       r ? "enabled" : "already enabled", a->vm, vm_dir, name, n_devs);
+	       r ? "enabled" : "already enabled", ESC(a->vm), ESC(vm_dir), ESC(name), n_devs);
 	return 0;
 }
 
@@ -302,7 +303,7 @@ int cli_disable(const struct cli_args *a)
 	}
 	fsync_dir(dir);
 	printf("disabled VM '%s': removed %s; the hook leaves it alone from its next start\n",
-	       a->vm, path);
+	       ESC(a->vm), ESC(path));
 	return 0;
 }
 
@@ -448,7 +449,7 @@ int cli_list(const struct cli_args *a, cli_load_xml_fn load_xml)
 
 		if (!opted && (listed(names, n, vm) || !name_vm_valid(vm)))
 			continue;
-		printf("VM %s%s\n", vm, opted ? "" : "  (not opted in)");
+		printf("VM %s%s\n", ESC(vm), opted ? "" : "  (not opted in)");
 		print_devices(vm, opted, load_xml);
 		print_state(vm);
 		shown++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/bdf.h"
+#include "base/escape.h"
 #include "base/log.h"
 #include "facts/pcidev.h"
 #include "front/engine.h"
@@ -25,7 +26,7 @@ static bool status_wedged(FILE *out, const struct journal_data *d, const struct 
 		fprintf(out,
 			"  %s  driver: %s  WEDGED: a kernel call on it did not return (%s); "
 			"'vfio-handoff recover' once it is free\n",
-			name, drv[0] ? drv : "none", d->wedged[i].why);
+			name, drv[0] ? ESC(drv) : "none", ESC(d->wedged[i].why));
 		return true;
 	}
 	return false;
@@ -46,12 +47,13 @@ int engine_status(FILE *out)
 		struct journal_data d;
 
 		if (journal_read(names[i], &d) < 0) {
-			fprintf(out, "VM %s: journal unreadable: %s\n", names[i], reason_get());
+			fprintf(out, "VM %s: journal unreadable: %s\n", ESC(names[i]),
+				reason_get());
 			reason_clear();
 			continue;
 		}
-		fprintf(out, "VM %s: %zu device(s), %zu step(s) journaled\n", names[i], d.n_devs,
-			d.n_steps);
+		fprintf(out, "VM %s: %zu device(s), %zu step(s) journaled\n", ESC(names[i]),
+			d.n_devs, d.n_steps);
 		for (size_t k = 0; k < d.n_devs; k++) {
 			struct pcidev dev;
 
@@ -63,8 +65,8 @@ int engine_status(FILE *out)
 				fprintf(out, "  %s  (gone)\n", bdf_fmt(&d.devs[k], name));
 				continue;
 			}
-			fprintf(out, "  %s  driver: %s\n", dev.name,
-				dev.driver[0] ? dev.driver : "none");
+			fprintf(out, "  %s  driver: %s\n", ESC(dev.name),
+				dev.driver[0] ? ESC(dev.driver) : "none");
 		}
 		journal_data_free(&d);
 	}

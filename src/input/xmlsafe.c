@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "input/xmlsafe.h"
+#include "input/xmlscan.h"
 
 /*
  * No network, no DTD loading, and no entity substitution: XML_PARSE_NOENT and
@@ -145,6 +146,10 @@ int xmlsafe_read(const char *buf, size_t len, size_t max, const char *what, xmlD
 		return reason_set(-EFBIG, "%s: domain XML larger than %zu MiB", what, max >> 20);
 	if (len == 0)
 		return reason_set(-EINVAL, "%s: domain XML is empty", what);
+	/* libxml2's parse time grows with the square of an element's attributes. */
+	r = xmlscan_check(buf, len, what);
+	if (r < 0)
+		return r;
 
 	xmlInitParser();
 	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);

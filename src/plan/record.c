@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "facts/pcidev.h"
@@ -78,25 +79,26 @@ void plan_free(struct plan *p)
 
 void plan_print(const struct plan *p, FILE *out)
 {
-	fprintf(out, "VM %s: %zu device(s) to hand over", p->vm, p->n_devs);
+	/* Names from pci.ids and sysfs, the VM's from libvirt: escaped (base/escape.h). */
+	fprintf(out, "VM %s: %zu device(s) to hand over", ESC(p->vm), p->n_devs);
 	for (size_t i = 0; i < p->n_groups; i++)
 		fprintf(out, "%s%d", i ? ", " : " in IOMMU group ", p->groups[i]);
 	fputc('\n', out);
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct pcidev *d = &p->devs[i];
 
-		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s\n", d->name,
-			d->class_desc, d->class >> 8, d->desc, d->vendor, d->device,
-			d->driver[0] ? d->driver : "none");
+		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s\n", ESC(d->name),
+			ESC(d->class_desc), d->class >> 8, ESC(d->desc), d->vendor, d->device,
+			d->driver[0] ? ESC(d->driver) : "none");
 	}
 	for (size_t i = 0; i < p->n_bridges; i++)
-		fprintf(out, "  %s  %s: stays on %s (bridges may)\n", p->bridges[i].name,
-			p->bridges[i].class_desc,
-			p->bridges[i].driver[0] ? p->bridges[i].driver : "no driver");
+		fprintf(out, "  %s  %s: stays on %s (bridges may)\n", ESC(p->bridges[i].name),
+			ESC(p->bridges[i].class_desc),
+			p->bridges[i].driver[0] ? ESC(p->bridges[i].driver) : "no driver");
 	if (p->n_notes) {
 		fprintf(out, "notes:\n");
 		for (size_t i = 0; i < p->n_notes; i++)
-			fprintf(out, "  - %s\n", p->notes[i]);
+			fprintf(out, "  - %s\n", ESC(p->notes[i]));
 	}
 	fprintf(out, "steps:\n");
 	if (!p->n_steps)
@@ -106,6 +108,6 @@ void plan_print(const struct plan *p, FILE *out)
 
 		if (step_describe(&p->steps[i], line, sizeof(line)) < 0)
 			snprintf(line, sizeof(line), "?");
-		fprintf(out, "  %2zu. %s\n", i + 1, line);
+		fprintf(out, "  %2zu. %s\n", i + 1, ESC(line));
 	}
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -930,6 +931,202 @@ static void test_shipped_examples_parse(void **state)
 	}
 }
 
+/* ---- parse time: refused in one pass, whatever libxml2 would make of it ---- */
+
+/* CPU time of this process: machine load does not count. */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * CPU bounds, about ten times a healthy run with the sanitizers on (print_message shows
+ * each run's figure): a refusal by the scan takes under 20 ms, and the document at every
+ * limit, which libxml2 parses whole, about 420 ms. Before the scan, 100k attributes on one
+ * element took 18.5 s to refuse and 300k took 428 s.
+ */
+#define REFUSAL_CPU_BOUND_MS 200.0
+#define AT_LIMITS_CPU_BOUND_MS 4000.0
+
+static void parse_timed(const char *xml, size_t len, const char *label, int want_r,
+			double bound_ms)
+{
+	struct domxml d;
+	double t0, ms;
+	int r;
+
+	reason_clear();
+	t0 = cpu_ms();
+	r = domxml_parse_mem(xml, len, "t.xml", &d);
+	ms = cpu_ms() - t0;
+	print_message("%s: %zu bytes, %.1f ms CPU\n", label, len, ms);
+	assert_int_equal(r, want_r);
+	if (r == 0)
+		domxml_free(&d);
+	if (ms > bound_ms)
+		fail_msg("%s took %.1f ms of CPU, over %.0f", label, ms, bound_ms);
+}
+
+/* "<domain><name>vm</name><e a0='' a1='' ...  an-1=''/></domain>" */
+static char *element_with_attrs(int n, size_t *ret_len)
+{
+	size_t cap = (size_t)n * 12 + 128, len;
+	char *xml = xmalloc(cap);
+
+	len = (size_t)sprintf(xml, "<domain><name>vm</name><e");
+	for (int i = 0; i < n; i++)
+		len += (size_t)sprintf(xml + len, " a%d=''", i);
+	len += (size_t)sprintf(xml + len, "/></domain>");
+	*ret_len = len;
+	return xml;
+}
+
+static void test_300k_attributes_on_one_element_refused_fast(void **state)
+{
+	size_t len;
+	char *xml = element_with_attrs(300000, &len);
+
+	assert_true(len <= DOMXML_MAX_BYTES);
+	parse_timed(xml, len, "300k attributes", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_string_equal(reason_get(), "t.xml:1: element <e> has more than 256 attributes");
+	free(xml);
+}
+
+static void test_256_attributes_accepted_257_refused(void **state)
+{
+	size_t len;
+	char *xml = element_with_attrs(256, &len);
+
+	parse_timed(xml, len, "256 attributes", 0, REFUSAL_CPU_BOUND_MS);
+	free(xml);
+	xml = element_with_attrs(257, &len);
+	parse_timed(xml, len, "257 attributes", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_string_equal(reason_get(), "t.xml:1: element <e> has more than 256 attributes");
+	free(xml);
+}
+
+/* The count sees UTF-16 as libxml2 does: its quotes are two bytes each. */
+static void test_attributes_counted_in_utf16(void **state)
+{
+	size_t len, n = 0;
+	char *ascii = element_with_attrs(257, &len);
+	char *buf = xmalloc(2 * len + 2);
+
+	buf[n++] = (char)0xff;
+	buf[n++] = (char)0xfe;
+	for (size_t i = 0; i < len; i++) {
+		buf[n++] = ascii[i];
+		buf[n++] = 0;
+	}
+	parse_timed(buf, n, "257 attributes, UTF-16", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_string_equal(reason_get(), "t.xml:1: element <e> has more than 256 attributes");
+	free(buf);
+	free(ascii);
+}
+
+/* Elements of 256 attributes each, up to 4 MiB: the total is capped too. */
+static void test_many_elements_of_256_attributes_refused_fast(void **state)
+{
+	size_t cap = DOMXML_MAX_BYTES, len;
+	char *xml = xmalloc(cap + 1);
+
+	len = (size_t)sprintf(xml, "<domain><name>vm</name>\n");
+	while (len + 256 * 12 + 32 < cap) {
+		len += (size_t)sprintf(xml + len, "<e");
+		for (int i = 0; i < 256; i++)
+			len += (size_t)sprintf(xml + len, " a%d=''", i);
+		len += (size_t)sprintf(xml + len, "/>\n");
+	}
+	len += (size_t)sprintf(xml + len, "</domain>");
+	parse_timed(xml, len, "elements of 256 attributes", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_reason_has("has more than 100000 attributes");
+	free(xml);
+}
+
+/* The most a document may hold: 99,990 nodes with 256 attributes on one and 100k in
+ * all, filled to 4 MiB with a comment. Accepted, and the time it takes is the healthy
+ * figure the bound is set from. */
+static void test_document_at_every_limit_parses_fast(void **state)
+{
+	size_t cap = DOMXML_MAX_BYTES, len;
+	char *xml = xmalloc(cap + 1);
+	int attrs = 256;
+
+	len = (size_t)sprintf(xml, "<domain><name>vm</name>\n<e");
+	for (int i = 0; i < 256; i++)
+		len += (size_t)sprintf(xml + len, " a%d=''", i);
+	len += (size_t)sprintf(xml + len, "/>\n");
+	for (int i = 0; i < 99980; i++) {
+		int k = attrs + 2 <= 100000 ? 2 : attrs < 100000;
+
+		len += (size_t)sprintf(xml + len, k == 2 ? "<b x='1' y='2'/>" : k ? "<b x='1'/>" : "<b/>");
+		attrs += k;
+	}
+	len += (size_t)sprintf(xml + len, "\n<!-- ");
+	memset(xml + len, 'c', cap - len - 20);
+	len = cap - 20;
+	len += (size_t)sprintf(xml + len, " -->\n</domain>");
+	assert_true(len <= DOMXML_MAX_BYTES);
+	parse_timed(xml, len, "4 MiB at every limit", 0, AT_LIMITS_CPU_BOUND_MS);
+	free(xml);
+}
+
+static void test_flat_million_nodes_refused_fast(void **state)
+{
+	const size_t nodes = 1000000;
+	size_t len;
+	char *xml = xmalloc(nodes * 4 + 64);
+
+	len = (size_t)sprintf(xml, "<domain><name>vm</name>");
+	for (size_t i = 0; i < nodes; i++, len += 4)
+		memcpy(xml + len, "<a/>", 4);
+	len += (size_t)sprintf(xml + len, "</domain>");
+	assert_true(len <= DOMXML_MAX_BYTES);
+	parse_timed(xml, len, "1M flat nodes", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_string_equal(reason_get(), "t.xml:1: domain XML has more than 100000 nodes");
+	free(xml);
+}
+
+/* Below the node cap, libxml2's own depth limit answers, as fast. */
+static void test_deep_nesting_refused_fast(void **state)
+{
+	const int depth = 90000;
+	size_t len;
+	char *xml = xmalloc((size_t)depth * 7 + 128);
+
+	len = (size_t)sprintf(xml, "<domain><name>deep</name>");
+	for (int i = 0; i < depth; i++, len += 3)
+		memcpy(xml + len, "<a>", 3);
+	for (int i = 0; i < depth; i++, len += 4)
+		memcpy(xml + len, "</a>", 4);
+	len += (size_t)sprintf(xml + len, "</domain>");
+	parse_timed(xml, len, "90k levels", -EINVAL, REFUSAL_CPU_BOUND_MS);
+	assert_string_equal(reason_get(),
+			    "t.xml:1: not well-formed XML: Excessive depth in document: 256");
+	free(xml);
+}
+
+/* A declared encoding the count cannot read the way libxml2 would is refused. */
+static void test_encoding_the_scan_cannot_follow_refused(void **state)
+{
+	struct domxml d;
+
+	reason_clear();
+	assert_int_equal(parse("<?xml version='1.0' encoding='UTF-7'?>\n<domain><name>vm</name>"
+			       "</domain>",
+			       &d),
+			 -EINVAL);
+	assert_string_equal(reason_get(), "t.xml:1: encoding 'UTF-7' refused: a domain XML is UTF-8");
+	assert_int_equal(parse("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<domain><name>vm</name>"
+			       "</domain>",
+			       &d),
+			 0);
+	domxml_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1168,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parse_file_names_path, make_tmpdir,
 						remove_tmpdir),
 		cmocka_unit_test(test_shipped_examples_parse),
+		cmocka_unit_test(test_300k_attributes_on_one_element_refused_fast),
+		cmocka_unit_test(test_256_attributes_accepted_257_refused),
+		cmocka_unit_test(test_attributes_counted_in_utf16),
+		cmocka_unit_test(test_many_elements_of_256_attributes_refused_fast),
+		cmocka_unit_test(test_document_at_every_limit_parses_fast),
+		cmocka_unit_test(test_flat_million_nodes_refused_fast),
+		cmocka_unit_test(test_deep_nesting_refused_fast),
+		cmocka_unit_test(test_encoding_the_scan_cannot_follow_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
