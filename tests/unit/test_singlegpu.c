@@ -171,6 +171,28 @@ static void test_topology4_plan(void **state)
 				 "console on fb0, connected card0-eDP-1"));
 }
 
+/* The hook's prepare prints nothing, so the plan carries hex ids (no pci.ids table in its
+ * memory); plan_print() names the devices where it prints them. */
+static void test_plan_names_devices_only_when_printed(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	fx_topology4();
+	want(T4_IGPU);
+	plan_text();
+	assert_string_equal(plan->devs[0].desc, fx_fmt("[%04x:%04x]", plan->devs[0].vendor,
+						       plan->devs[0].device));
+	assert_string_equal(plan->devs[0].class_desc, "[0300]");
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	plan_print(plan, f);
+	fclose(f);
+	assert_non_null(strstr(out, "0000:00:02.0  VGA compatible controller [0300]: "));
+	free(out);
+}
+
 static void test_topology5_plan(void **state)
 {
 	fx_topology5();
@@ -417,6 +439,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_topology4_plan),
+		T(test_plan_names_devices_only_when_printed),
 		T(test_topology5_plan),
 		T(test_topology3_keeps_amdgpu_for_the_host_card),
 		T(test_topology1_secondary_gpu_is_no_host_display),
