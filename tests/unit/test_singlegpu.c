@@ -285,6 +285,43 @@ static void test_topology5_prepare_and_release_restore_the_tree(void **state)
 	free(before);
 }
 
+/* The GPU's and its audio function's end-holders steps share one /proc scan for the group. */
+static void test_topology5_scans_proc_once_for_the_group(void **state)
+{
+	unsigned scans;
+
+	fx_topology5();
+	want(T5_GPU);
+	helper_unit("nvidia-persistenced.service");
+	opt_in();
+	scans = holders_scan_count();
+	assert_int_equal(prepare(), 0);
+	assert_int_equal(holders_scan_count() - scans, 1);
+	assert_string_equal(fx_driver_of(T5_AUDIO), "vfio-pci");
+	assert_int_equal(engine_release(VM), 0);
+}
+
+/* A holder of the second function's node, seen by the group's scan, is still waited for by
+ * that function's own step. */
+static void test_topology5_holder_of_the_audio_function_is_refused(void **state)
+{
+	cfg.timeout_ms = 3000; /* what is waited for never happens */
+	const char *files[] = { "/dev/snd/controlC0", NULL };
+	char *before;
+
+	fx_topology5();
+	fx_proc(FX_PID_BASE + 91, "pipewire", NULL, files);
+	want(T5_GPU);
+	helper_unit("nvidia-persistenced.service");
+	before = fx_snapshot();
+	assert_int_equal(prepare(), -EBUSY);
+	assert_string_equal(reason_get(), fx_fmt("process %d (pipewire) holds /dev/snd/controlC0: "
+						 "stop it, or set holders = kill",
+						 FX_PID_BASE + 91));
+	assert_same_tree(before);
+	free(before);
+}
+
 static void test_topology5_unlisted_persistenced_is_refused_by_name(void **state)
 {
 	cfg.timeout_ms = 3000; /* what is waited for never happens */
@@ -445,6 +482,8 @@ int main(void)
 		T(test_topology1_secondary_gpu_is_no_host_display),
 		T(test_topology4_prepare_and_release_restore_the_tree),
 		T(test_topology5_prepare_and_release_restore_the_tree),
+		T(test_topology5_scans_proc_once_for_the_group),
+		T(test_topology5_holder_of_the_audio_function_is_refused),
 		T(test_topology5_unlisted_persistenced_is_refused_by_name),
 		T(test_holder_that_does_not_exit_rolls_everything_back),
 		T(test_kill_mode_ends_a_holder_and_hands_off),
