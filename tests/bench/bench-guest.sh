@@ -169,7 +169,7 @@ while [ $r -le $ROUNDS ]; do
 	for who in $order; do
 		if [ $r = 0 ] && [ $who = peer ]; then
 			# The peer's round trip is its fixed sleeps and the programs the others
-			# warm (systemctl, modprobe): only bash is its own. 16 s saved.
+			# warm (systemctl, modprobe): only bash is its own. About 15 s saved.
 			bash -c : || vh_die "bash is missing"
 		elif [ $r = 0 ] && [ $who = vfio-handoff ]; then
 			HWM=1
