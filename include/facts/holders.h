@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "base/bdf.h"
+
 #define HOLDERS_MAX_NODES 64
 #define HOLDERS_MAX 32
 
@@ -31,6 +33,11 @@ struct holder {
  * kept (by number); one that is neither is skipped. */
 int holders_nodes(const char *bdf, struct devnode *ret, size_t max, size_t *ret_n);
 
+/* The device nodes of bdf and of the other functions of its IOMMU group, for one scan
+ * that covers them all; members[] gets the functions whose nodes all went into ret. */
+int holders_group_nodes(const char *bdf, struct devnode *ret, size_t max, size_t *ret_n,
+			char (*members)[BDF_STRLEN], size_t max_members, size_t *ret_members);
+
 /* The node of nodes that process pid (its /proc directory name) holds open, or NULL. */
 const struct devnode *holders_pid_holds(const char *pid, const struct devnode *nodes, size_t n);
 
@@ -44,6 +51,11 @@ int holders_first(const char *bdf, struct holder *ret);
 
 /* Formats "process 1234 (Xorg) holds /dev/dri/card0[ and N more]" into buf. */
 void holders_describe(const struct holder *h, size_t total, char *buf, size_t n);
+
+#ifdef VH_TEST_SEAMS
+/* How many /proc scans holders_find() made (test builds only). */
+unsigned holders_scan_count(void);
+#endif
 
 /* Who keeps bdf busy, for a message: the first process holding one of its nodes or its
  * VFIO group node (/dev/vfio/N), described as holders_describe() does. 1 with buf filled,

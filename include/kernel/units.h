@@ -13,8 +13,9 @@ int unit_state(const char *unit, char *buf, size_t n);
 /* 1 when active (or activating, reloading), 0 when not, -errno on error. */
 int unit_is_active(const char *unit);
 
-/* Stops (starts) the unit and waits until it is inactive (active), all within
- * timeout_ms. 0 or -errno with a reason naming the unit. */
+/* Stops (starts) the unit: systemctl stop (start) waits for its job, within timeout_ms, and
+ * exits 0 only when the unit got there; its exit status is the answer (no is-active after
+ * it). 0 or -errno with a reason naming the unit. */
 int unit_stop(const char *unit, int timeout_ms);
 int unit_start(const char *unit, int timeout_ms);
 

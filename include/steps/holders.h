@@ -15,6 +15,18 @@
  */
 int holders_signal(pid_t pid, int sig, const struct devnode *nodes, size_t n_nodes);
 
+/* What the end-holders steps of one prepare share: one /proc scan for a group's
+ * functions (steps/holders.c). */
+struct holders_scan {
+	unsigned seq; /* step_seq() of the last step that used the scan; 0: none */
+	char members[32][BDF_STRLEN];
+	size_t n;
+};
+
+/* From here on the end-holders steps share scan (the caller's, alive until it calls this
+ * with NULL again); with NULL each step scans for itself. */
+void holders_scan_share(struct holders_scan *scan);
+
 #ifdef VH_TEST_SEAMS
 /* The signal seam (test builds only): a fake that ends fixture processes. NULL restores
  * holders_signal(). */

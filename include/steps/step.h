@@ -131,6 +131,10 @@ bool step_valid(const struct step *s);
 int step_apply(const struct step *s, const struct step_env *env);
 int step_undo(const struct step *s, const struct step_env *env);
 
+/* Steps applied or undone so far in this process, this one included: a step can tell that
+ * nothing ran since an earlier one (step_seq() one more than then). */
+unsigned step_seq(void);
+
 /* Deadline for writes that can block in the kernel, from the config. */
 int step_timeout_ms(const struct step_env *env);
 

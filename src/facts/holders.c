@@ -17,6 +17,15 @@
 #include "facts/holders.h"
 #include "kernel/attr.h"
 
+#ifdef VH_TEST_SEAMS
+static unsigned scans;
+
+unsigned holders_scan_count(void)
+{
+	return scans;
+}
+#endif
+
 /* Adds /dev/<dir>/<name> (dir may be "") with the number from sysfs file devfile. */
 static void add_node(struct devnode *ret, size_t max, size_t *n, const char *dir, const char *name,
 		     const char *devfile)
@@ -159,6 +168,39 @@ int holders_nodes(const char *bdf, struct devnode *ret, size_t max, size_t *ret_
 	return 0;
 }
 
+int holders_group_nodes(const char *bdf, struct devnode *ret, size_t max, size_t *ret_n,
+			char (*members)[BDF_STRLEN], size_t max_members, size_t *ret_members)
+{
+	struct devnode one[HOLDERS_MAX_NODES];
+	char p[VH_PATH_MAX];
+	size_t n = 0, nm = 0, k;
+	struct dirent *e;
+	DIR *d;
+
+	*ret_n = *ret_members = 0;
+	if (path_join(p, sizeof(p), "/sys/bus/pci/devices/%s/iommu_group/devices", bdf) < 0)
+		return -ENAMETOOLONG;
+	d = opendir(p);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) && nm < max_members) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= BDF_STRLEN)
+			continue;
+		holders_nodes(e->d_name, one, ARRAY_SIZE(one), &k);
+		/* A member is covered only with all its nodes: one that does not fit is left
+		 * out, and its own step scans for it. */
+		if (k == ARRAY_SIZE(one) || n + k > max)
+			continue;
+		memcpy(ret + n, one, k * sizeof(*one));
+		n += k;
+		strlcpy_chk(members[nm++], e->d_name, BDF_STRLEN);
+	}
+	closedir(d);
+	*ret_n = n;
+	*ret_members = nm;
+	return 0;
+}
+
 /* The node of nodes that the open file at fdpath is, or NULL. Only files under /dev are
  * looked at: stat() of a file on a hung FUSE or NFS mount would hang us with it. */
 static const struct devnode *fd_node(const char *fdpath, const struct devnode *nodes, size_t n)
@@ -234,6 +276,9 @@ int holders_find(const struct devnode *nodes, size_t n_nodes, struct holder *ret
 
 	if (n_nodes == 0)
 		goto done;
+#ifdef VH_TEST_SEAMS
+	scans++;
+#endif
 	r = path_join(p, sizeof(p), "/proc");
 	if (r < 0)
 		return r;

@@ -14,6 +14,7 @@
 #include "kernel/kernel.h"
 #include "kernel/spawn.h"
 #include "plan/plan.h"
+#include "steps/holders.h"
 #include "steps/journal.h"
 #include "steps/step.h"
 #include "steps/verify.h"
@@ -231,6 +232,7 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 		   bool dry_run, FILE *plan_out)
 {
 	struct step_env env = {.vm = vm, .cfg = cfg};
+	struct holders_scan scan = {0};
 	struct bdf devs[PLAN_MAX_DEVS];
 	struct journal j = {.fd = -1};
 	struct signal_hold hold;
@@ -272,6 +274,7 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 	if (r < 0)
 		goto out;
 	log_info("VM '%s': handing over %zu device(s) in %zu step(s)", vm, p->n_devs, p->n_steps);
+	holders_scan_share(&scan);
 	for (size_t i = 0; i < p->n_steps; i++) {
 		char line[STEP_ARG_MAX + STEP_REC_MAX + 64];
 		int64_t ts = now_ms();
@@ -320,6 +323,7 @@ int engine_prepare(const char *vm, const struct vm_config *cfg, const struct dom
 		 (long long)(now_ms() - t0));
 	r = 0;
 out:
+	holders_scan_share(NULL);
 	if (held)
 		signals_restore(&hold);
 	if (lock_fd >= 0)

@@ -12,6 +12,17 @@
 #include "facts/pcidev.h"
 #include "plan/plan.h"
 
+/* The device's class as pci.ids names it, for a refusal: looked up only when one is
+ * printed (plan_build() leaves hex ids). */
+static const char *class_name(const struct pcidev *d, char *buf, size_t n)
+{
+	struct pcidev named = *d;
+
+	pcidev_name(&named);
+	snprintf(buf, n, "%s", named.class_desc);
+	return buf;
+}
+
 /*
  * Functions of the chipset itself, by class. They share a group with the PCH's audio,
  * USB or Ethernet on most boards (Intel's 00:1f.x and AMD's 00:14.x have no ACS between
@@ -136,7 +147,7 @@ static void block_name(const char *dev, char *buf, size_t n)
 
 static int check_storage(const struct pcidev *d, const char *devpath)
 {
-	char p[VH_PATH_MAX], line[1024];
+	char p[VH_PATH_MAX], line[1024], cls[64];
 	_cleanup_fclose_ FILE *f = NULL;
 
 	if (path_join(p, sizeof(p), "/proc/self/mounts") < 0)
@@ -157,7 +168,7 @@ static int check_storage(const struct pcidev *d, const char *devpath)
 			return reason_set(-EPERM,
 					  "refusing to hand over %s (%s): it holds %s, "
 					  "mounted on %s",
-					  d->name, d->class_desc, src, mnt);
+					  d->name, class_name(d, cls, sizeof(cls)), src, mnt);
 	}
 	if (f)
 		fclose(f);
@@ -175,7 +186,7 @@ static int check_storage(const struct pcidev *d, const char *devpath)
 			return reason_set(-EPERM,
 					  "refusing to hand over %s (%s): it holds swap "
 					  "device %s",
-					  d->name, d->class_desc, src);
+					  d->name, class_name(d, cls, sizeof(cls)), src);
 	}
 	return 0;
 }
@@ -193,7 +204,7 @@ static bool iface_on(const char *iface, const char *devpath)
 
 static int check_route(const struct pcidev *d, const char *devpath)
 {
-	char p[VH_PATH_MAX], line[512];
+	char p[VH_PATH_MAX], line[512], cls[64];
 	_cleanup_fclose_ FILE *f = NULL;
 
 	if (path_join(p, sizeof(p), "/proc/net/route") < 0)
@@ -211,7 +222,7 @@ static int check_route(const struct pcidev *d, const char *devpath)
 			return reason_set(-EPERM,
 					  "refusing to hand over %s (%s): it is %s, the "
 					  "interface of the default route",
-					  d->name, d->class_desc, iface);
+					  d->name, class_name(d, cls, sizeof(cls)), iface);
 	}
 	if (f)
 		fclose(f);
@@ -230,7 +241,7 @@ static int check_route(const struct pcidev *d, const char *devpath)
 			return reason_set(-EPERM,
 					  "refusing to hand over %s (%s): it is %s, the "
 					  "interface of the IPv6 default route",
-					  d->name, d->class_desc, iface);
+					  d->name, class_name(d, cls, sizeof(cls)), iface);
 	}
 	return 0;
 }

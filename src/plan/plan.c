@@ -227,10 +227,8 @@ int plan_build(const char *vm, const struct vm_config *cfg, const struct domxml 
 	}
 	if (ret->n_devs)
 		qsort(ret->devs, ret->n_devs, sizeof(ret->devs[0]), dev_sort);
-	for (size_t i = 0; i < ret->n_devs; i++)
-		pcidev_name(&ret->devs[i]);
-	for (size_t i = 0; i < ret->n_bridges; i++)
-		pcidev_name(&ret->bridges[i]);
+	/* No pci.ids names here (libpci's name table is 2 MiB of heap): the hook's prepare
+	 * prints nothing. plan_print() and the refusals name a device when they print it. */
 
 	r = plan_check_host_needs(ret);
 	if (r < 0)

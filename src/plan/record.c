@@ -84,17 +84,24 @@ void plan_print(const struct plan *p, FILE *out)
 	for (size_t i = 0; i < p->n_groups; i++)
 		fprintf(out, "%s%d", i ? ", " : " in IOMMU group ", p->groups[i]);
 	fputc('\n', out);
+	/* Named from pci.ids here, where they are printed (plan_build() leaves hex ids). */
 	for (size_t i = 0; i < p->n_devs; i++) {
-		const struct pcidev *d = &p->devs[i];
+		struct pcidev d = p->devs[i];
 
-		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s\n", ESC(d->name),
-			ESC(d->class_desc), d->class >> 8, ESC(d->desc), d->vendor, d->device,
-			d->driver[0] ? ESC(d->driver) : "none");
+		pcidev_name(&d);
+		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s
+", ESC(d.name),
+			ESC(d.class_desc), d.class >> 8, ESC(d.desc), d.vendor, d.device,
+			d.driver[0] ? ESC(d.driver) : "none");
 	}
-	for (size_t i = 0; i < p->n_bridges; i++)
-		fprintf(out, "  %s  %s: stays on %s (bridges may)\n", ESC(p->bridges[i].name),
-			ESC(p->bridges[i].class_desc),
-			p->bridges[i].driver[0] ? ESC(p->bridges[i].driver) : "no driver");
+	for (size_t i = 0; i < p->n_bridges; i++) {
+		struct pcidev b = p->bridges[i];
+
+		pcidev_name(&b);
+		fprintf(out, "  %s  %s: stays on %s (bridges may)
+", ESC(b.name),
+			ESC(b.class_desc), b.driver[0] ? ESC(b.driver) : "no driver");
+	}
 	if (p->n_notes) {
 		fprintf(out, "notes:\n");
 		for (size_t i = 0; i < p->n_notes; i++)

@@ -95,6 +95,57 @@ static int signal_all(struct holders_wait *w, int sig)
 	return 0;
 }
 
+static struct holders_scan *shared;
+
+void holders_scan_share(struct holders_scan *scan)
+{
+	shared = scan;
+}
+
+/*
+ * One /proc scan for a group's end-holders steps within a prepare (holders_scan_share()):
+ * the first scans
+ * for the nodes of every function of the device's IOMMU group. When none is held, the
+ * end-holders steps of the other functions that follow it at once (nothing ran between:
+ * step_seq()) take that scan as theirs; it is a moment old, as a scan of their own would be
+ * by the next step. Each /proc/PID/fd read is a system call per process, dear under
+ * emulation.
+ */
+static bool scanned_clear(struct holders_scan *sc, const char *bdf)
+{
+	if (!sc || !sc->seq || step_seq() != sc->seq + 1)
+		return false;
+	for (size_t i = 0; i < sc->n; i++)
+		if (strcmp(sc->members[i], bdf) == 0) {
+			sc->seq = step_seq();
+			return true;
+		}
+	return false;
+}
+
+/* Scans once for the nodes of bdf's whole group: true when none is held (and the scan is
+ * kept for the group's next steps), false when some are or the group cannot be listed. */
+static bool group_clear(struct holders_scan *sc, const char *bdf)
+{
+	struct devnode nodes[HOLDERS_MAX_NODES * 4];
+	struct holder h[1];
+	size_t n, found, total;
+
+	if (!sc)
+		return false;
+	sc->seq = 0;
+	if (holders_group_nodes(bdf, nodes, ARRAY_SIZE(nodes), &n, sc->members,
+				ARRAY_SIZE(sc->members), &sc->n) < 0 ||
+	    holders_find(nodes, n, h, ARRAY_SIZE(h), &found, &total) < 0 || total)
+		return false;
+	for (size_t i = 0; i < sc->n; i++)
+		if (strcmp(sc->members[i], bdf) == 0) {
+			sc->seq = step_seq();
+			return true;
+		}
+	return false;
+}
+
 static int end_holders_apply(const struct step *s, const struct step_env *env)
 {
 	struct devnode nodes[HOLDERS_MAX_NODES];
@@ -108,7 +159,7 @@ static int end_holders_apply(const struct step *s, const struct step_env *env)
 	if (r < 0)
 		return reason_set(r, "device %s: cannot list its device nodes: %s", s->arg,
 				  strerror(-r));
-	if (!w.n_nodes)
+	if (!w.n_nodes || scanned_clear(shared, s->arg) || group_clear(shared, s->arg))
 		return 0;
 	r = none_left(&w);
 	if (r != 0)

@@ -304,10 +304,18 @@ int step_parse(const char *line, struct step *ret)
 	return 0;
 }
 
+static unsigned steps_run;
+
+unsigned step_seq(void)
+{
+	return steps_run;
+}
+
 int step_apply(const struct step *s, const struct step_env *env)
 {
 	const struct step_ops *ops = step_ops_of(s->kind);
 
+	steps_run++;
 	if (!ops || !ops->apply)
 		return -EINVAL;
 	return ops->apply(s, env);
@@ -317,6 +325,7 @@ int step_undo(const struct step *s, const struct step_env *env)
 {
 	const struct step_ops *ops = step_ops_of(s->kind);
 
+	steps_run++;
 	if (!ops)
 		return -EINVAL;
 	if (!ops->undo)

@@ -171,6 +171,28 @@ static void test_topology4_plan(void **state)
 				 "console on fb0, connected card0-eDP-1"));
 }
 
+/* The hook's prepare prints nothing, so the plan carries hex ids (no pci.ids table in its
+ * memory); plan_print() names the devices where it prints them. */
+static void test_plan_names_devices_only_when_printed(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	fx_topology4();
+	want(T4_IGPU);
+	plan_text();
+	assert_string_equal(plan->devs[0].desc, fx_fmt("[%04x:%04x]", plan->devs[0].vendor,
+						       plan->devs[0].device));
+	assert_string_equal(plan->devs[0].class_desc, "[0300]");
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	plan_print(plan, f);
+	fclose(f);
+	assert_non_null(strstr(out, "0000:00:02.0  VGA compatible controller [0300]: "));
+	free(out);
+}
+
 static void test_topology5_plan(void **state)
 {
 	fx_topology5();
@@ -259,6 +281,43 @@ static void test_topology5_prepare_and_release_restore_the_tree(void **state)
 	assert_string_equal(fx_unit_state("nvidia-persistenced.service"), "inactive");
 	assert_false(fx_exists("sys/bus/platform/devices/efi-framebuffer.0/driver"));
 	assert_int_equal(engine_release(VM), 0);
+	assert_same_tree(before);
+	free(before);
+}
+
+/* The GPU's and its audio function's end-holders steps share one /proc scan for the group. */
+static void test_topology5_scans_proc_once_for_the_group(void **state)
+{
+	unsigned scans;
+
+	fx_topology5();
+	want(T5_GPU);
+	helper_unit("nvidia-persistenced.service");
+	opt_in();
+	scans = holders_scan_count();
+	assert_int_equal(prepare(), 0);
+	assert_int_equal(holders_scan_count() - scans, 1);
+	assert_string_equal(fx_driver_of(T5_AUDIO), "vfio-pci");
+	assert_int_equal(engine_release(VM), 0);
+}
+
+/* A holder of the second function's node, seen by the group's scan, is still waited for by
+ * that function's own step. */
+static void test_topology5_holder_of_the_audio_function_is_refused(void **state)
+{
+	cfg.timeout_ms = 3000; /* what is waited for never happens */
+	const char *files[] = { "/dev/snd/controlC0", NULL };
+	char *before;
+
+	fx_topology5();
+	fx_proc(FX_PID_BASE + 91, "pipewire", NULL, files);
+	want(T5_GPU);
+	helper_unit("nvidia-persistenced.service");
+	before = fx_snapshot();
+	assert_int_equal(prepare(), -EBUSY);
+	assert_string_equal(reason_get(), fx_fmt("process %d (pipewire) holds /dev/snd/controlC0: "
+						 "stop it, or set holders = kill",
+						 FX_PID_BASE + 91));
 	assert_same_tree(before);
 	free(before);
 }
@@ -417,11 +476,14 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_topology4_plan),
+		T(test_plan_names_devices_only_when_printed),
 		T(test_topology5_plan),
 		T(test_topology3_keeps_amdgpu_for_the_host_card),
 		T(test_topology1_secondary_gpu_is_no_host_display),
 		T(test_topology4_prepare_and_release_restore_the_tree),
 		T(test_topology5_prepare_and_release_restore_the_tree),
+		T(test_topology5_scans_proc_once_for_the_group),
+		T(test_topology5_holder_of_the_audio_function_is_refused),
 		T(test_topology5_unlisted_persistenced_is_refused_by_name),
 		T(test_holder_that_does_not_exit_rolls_everything_back),
 		T(test_kill_mode_ends_a_holder_and_hands_off),

@@ -263,13 +263,43 @@ static void test_stop_unit_undo_of_a_step_never_applied_does_nothing(void **stat
 	struct vm_config cfg;
 	const struct step_env *env = env_with(&cfg, 3000);
 	struct step s = unit_step("gdm3.service");
-	char *log;
+	char *before, *after, *log;
 
 	fx_unit("gdm3.service", true);
+	before = fx_snapshot();
+	/* One systemctl start, a no-op for an active unit: nothing is stopped, nothing changes. */
+	assert_int_equal(step_undo(&s, env), 0);
+	after = fx_snapshot();
+	assert_int_equal(fx_snapshot_diff(before, after), 0);
+	assert_string_equal(fx_unit_state("gdm3.service"), "active");
+	log = fx_systemctl_log();
+	assert_non_null(log);
+	assert_null(strstr(log, "stop"));
+	assert_non_null(strstr(log, "start gdm3.service"));
+	assert_null(strstr(strstr(log, "start gdm3.service") + 1, "start"));
+	free(log);
+	free(before);
+	free(after);
+}
+
+/* Stop and start are one systemctl each: its exit status says the job is done. */
+static void test_stop_unit_step_runs_one_systemctl_each_way(void **state)
+{
+	struct vm_config cfg;
+	const struct step_env *env = env_with(&cfg, 3000);
+	struct step s = unit_step("gdm3.service");
+	char *log;
+	int lines = 0;
+
+	fx_unit("gdm3.service", true);
+	assert_int_equal(step_apply(&s, env), 0);
 	assert_int_equal(step_undo(&s, env), 0);
 	log = fx_systemctl_log();
 	assert_non_null(log);
-	assert_null(strstr(log, "start"));
+	for (const char *c = log; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 2);
+	assert_null(strstr(log, "is-active"));
 	free(log);
 }
 
@@ -333,6 +363,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_refused_names_the_unit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_systemctl_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_unit_step_stops_then_undo_starts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stop_unit_step_runs_one_systemctl_each_way, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_unit_undo_of_a_step_never_applied_does_nothing,
 						setup, teardown),
