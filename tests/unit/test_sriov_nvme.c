@@ -348,6 +348,26 @@ static void test_nvme_disk_holding_swap_refused(void **state)
 	free(before);
 }
 
+/* Under native multipath the mounted disk is the subsystem's head, not under the PCI
+ * device: its path under the controller still ties the mount to it. */
+static void test_nvme_multipath_disk_holding_a_mount_refused(void **state)
+{
+	char *before;
+
+	fx_topology_nvme_multipath();
+	domain(NVME_DISKS("0x06", "yes"));
+	before = fx_snapshot();
+	assert_int_equal(prepare(), -EPERM);
+	if (!strstr(reason_get(), "refusing to hand over 0000:06:00.0 (") ||
+	    !strstr(reason_get(), "): it holds /dev/nvme2n1p1, mounted on /srv"))
+		fail_msg("reason: %s", reason_get());
+	assert_int_equal(tree_diff(before), 0);
+	free(before);
+	/* The single-path controller beside it still goes. */
+	domain(NVME_DISKS("0x05", "yes"));
+	assert_non_null(strstr(plan_text(), "bind-vfio 0000:05:00.0\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +389,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_disk_holding_swap_refused, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_nvme_multipath_disk_holding_a_mount_refused,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,3 +64,28 @@ void fx_topology_nvme(void)
 	fx_nvme(TNV_ROOT, TNV_GROUP_ROOT, 0, 2, "/");
 	fx_nvme(TNV_DATA, TNV_GROUP_DATA, 1, 1, NULL);
 }
+
+void fx_topology_nvme_multipath(void)
+{
+	const char *ctrl = "sys/devices/pci0000:00/" TNV_MPATH "/nvme/nvme2";
+	const char *head = "sys/devices/virtual/nvme-subsystem/nvme-subsys2/nvme2n1";
+
+	fx_topology_nvme();
+	fx_pci(TNV_MPATH, 0x144d, 0xa824, 0x010802, "nvme", TNV_GROUP_MPATH, -1);
+	/* The path: a hidden disk under the controller, gone with its driver. */
+	fx_write(fx_fmt("%s/nvme2c2n1/dev", ctrl), "259:33\n");
+	fx_link(fx_fmt("%s/device", ctrl), "../../../" TNV_MPATH);
+	fk_owned_add(TNV_MPATH, "sys/devices/pci0000:00/" TNV_MPATH "/nvme");
+	/* The head and its partition stay in the subsystem. */
+	fx_write(fx_fmt("%s/dev", head), "259:32\n");
+	fx_write(fx_fmt("%s/nvme2n1p1/dev", head), "259:34\n");
+	fx_write(fx_fmt("%s/nvme2n1p1/partition", head), "1\n");
+	fx_link(fx_fmt("%s/multipath/nvme2c2n1", head),
+		"../../../../../pci0000:00/" TNV_MPATH "/nvme/nvme2/nvme2c2n1");
+	fx_link("sys/class/block/nvme2n1", fx_fmt("../../%s", head + strlen("sys/")));
+	fx_link("sys/class/block/nvme2n1p1", fx_fmt("../../%s/nvme2n1p1", head + strlen("sys/")));
+	fx_link("sys/block/nvme2n1", fx_fmt("../%s", head + strlen("sys/")));
+	fx_devnode("dev/nvme2n1", 'b', 259, 32, NULL, NULL);
+	fx_devnode("dev/nvme2n1p1", 'b', 259, 34, NULL, NULL);
+	fx_mount("/dev/nvme2n1p1", "/srv", "xfs", "259:34");
+}

@@ -29,4 +29,14 @@ void fx_topology_sriov(void);
 #define TNV_GROUP_DATA 22
 void fx_topology_nvme(void);
 
+/*
+ * fx_topology_nvme, plus a dual-port NVMe controller 06:00.0 (group 23) under native
+ * multipath: its namespace's disk nvme2n1 is the subsystem's head
+ * (devices/virtual/nvme-subsystem/nvme-subsys2/nvme2n1, multipath/nvme2c2n1 -> the path
+ * under the controller), partition nvme2n1p1 mounted on /srv.
+ */
+#define TNV_MPATH "0000:06:00.0"
+#define TNV_GROUP_MPATH 23
+void fx_topology_nvme_multipath(void);
+
 #endif
