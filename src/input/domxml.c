@@ -299,9 +299,12 @@ static int parse_interface(const xmlNode *n, const char *what, struct hostdev *r
 					  what, line);
 		}
 		str_quote(q, sizeof(q), (const char *)type, QUOTE_MAX);
-		r = xmlStrEqual(type, BAD_CAST "pci")	? 1
-		    : xmlStrEqual(type, BAD_CAST "usb") ? 0
-							: -1;
+		if (xmlStrEqual(type, BAD_CAST "pci"))
+			r = 1;
+		else if (xmlStrEqual(type, BAD_CAST "usb"))
+			r = 0;
+		else
+			r = -1;
 		xmlFree(type);
 		if (r == 0)
 			return 0;
@@ -342,17 +345,15 @@ static int parse_nvme_source(const xmlNode *n, const char *what, struct hostdev 
 	if (r < 0)
 		return r;
 	type = xmlGetNoNsProp(src, BAD_CAST "type");
-	if (!type || !xmlStrEqual(type, BAD_CAST "pci")) {
-		if (type)
-			str_quote(q, sizeof(q), (const char *)type, QUOTE_MAX);
-		xmlFree(type);
-		if (!type)
-			return reason_set(-EINVAL, "%s:%d: nvme disk <source> has no type='pci'",
-					  what, line);
-		return reason_set(-EINVAL, "%s:%d: nvme disk <source> type '%s' is not pci", what,
-				  line, q);
-	}
+	if (!type)
+		return reason_set(-EINVAL, "%s:%d: nvme disk <source> has no type='pci'", what,
+				  line);
+	r = xmlStrEqual(type, BAD_CAST "pci") ? 0 : -EINVAL;
+	str_quote(q, sizeof(q), (const char *)type, QUOTE_MAX);
 	xmlFree(type);
+	if (r < 0)
+		return reason_set(r, "%s:%d: nvme disk <source> type '%s' is not pci", what, line,
+				  q);
 	r = parse_managed(src, HOSTDEV_NVME, what, line, &h.managed);
 	if (r >= 0)
 		r = parse_source_address(src, HOSTDEV_NVME, what, line, &h.addr);
