@@ -22,6 +22,7 @@ enum hostdev_kind {
 	HOSTDEV_NVME,	   /* <disk type='nvme'> (or an nvme <backingStore>): its controller */
 };
 
+/* One per PCI address: two nvme disks on one controller (two namespaces) make one. */
 struct hostdev {
 	struct bdf addr;
 	enum hostdev_kind kind;
@@ -35,7 +36,7 @@ const char *domxml_kind_name(enum hostdev_kind kind);
 struct domxml {
 	char name[256];
 	char uuid[40];		  /* "" when absent */
-	struct hostdev *hostdevs; /* malloc'ed; one entry per PCI address */
+	struct hostdev *hostdevs; /* malloc'ed */
 	size_t n_hostdevs;
 };
 
