@@ -1,5 +1,6 @@
-/* The libvirt domain XML: name, uuid and the PCI hostdevs. libxml2 with no network, no
- * entity expansion, no DTD loading and a bounded size. */
+/* The libvirt domain XML: name, uuid and the PCI devices libvirt hands to vfio-pci (PCI
+ * hostdevs, SR-IOV interfaces, NVMe disks). libxml2 with no network, no entity
+ * expansion, no DTD loading and a bounded size. */
 #ifndef VH_DOMXML_H
 #define VH_DOMXML_H
 
@@ -13,11 +14,25 @@
 
 enum managed { MANAGED_ABSENT = -1, MANAGED_NO = 0, MANAGED_YES = 1 };
 
+/* What names the device in the XML. libvirt detaches all three the same way when they are
+ * managed (virhostdev.c); we hand each over managed or not, as for <hostdev>: an
+ * unmanaged device is one libvirt expects to find on vfio-pci already. */
+enum hostdev_kind {
+	HOSTDEV_PCI,	   /* <hostdev mode='subsystem' type='pci'> */
+	HOSTDEV_INTERFACE, /* <interface type='hostdev'> with a PCI source: an SR-IOV VF */
+	HOSTDEV_NVME,	   /* <disk type='nvme'> (or an nvme <backingStore>): its controller */
+};
+
+/* One per PCI address: two nvme disks on one controller (two namespaces) make one. */
 struct hostdev {
 	struct bdf addr;
-	enum managed managed;
-	int line; /* line of <hostdev> in the input */
+	enum hostdev_kind kind;
+	enum managed managed; /* on <hostdev>, <interface>, or the nvme disk's <source> */
+	int line;	      /* line of the element in the input */
 };
+
+/* "hostdev", "interface hostdev", "nvme disk": how messages name the element. */
+const char *domxml_kind_name(enum hostdev_kind kind);
 
 struct domxml {
 	char name[256];

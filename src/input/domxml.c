@@ -1,6 +1,8 @@
 /* Reads the libvirt domain XML for what the hand-off needs: the name, the uuid and the
- * PCI hostdevs. The input is untrusted: xmlsafe.c reads the document with every door
- * closed, and each value taken here is checked before it is used.
+ * PCI devices libvirt gives to vfio-pci: PCI hostdevs, SR-IOV interfaces (<interface
+ * type='hostdev'>) and the controllers of nvme disks. The input is untrusted: xmlsafe.c
+ * reads the document with every door closed, and each value taken here is checked before
+ * it is used.
  * Longer than 400 lines: the domain's elements, each read with its own rules and a
  * reason naming its line; the reader of the document itself is xmlsafe.c. */
 #include <errno.h>
@@ -93,18 +95,36 @@ static int parse_addr_number(const char *s, unsigned max, unsigned *ret)
 	return 0;
 }
 
+const char *domxml_kind_name(enum hostdev_kind kind)
+{
+	switch (kind) {
+	case HOSTDEV_INTERFACE:
+		return "interface hostdev";
+	case HOSTDEV_NVME:
+		return "nvme disk";
+	default:
+		return "hostdev";
+	}
+}
+
+/* The element as the structure messages name it: "PCI hostdev has no <source>". */
+static const char *kind_element(enum hostdev_kind kind)
+{
+	return kind == HOSTDEV_PCI ? "PCI hostdev" : domxml_kind_name(kind);
+}
+
 static int parse_addr_attr(const xmlNode *addr, const char *attr, unsigned max, bool required,
-			   unsigned *ret, const char *what, int line)
+			   unsigned *ret, enum hostdev_kind kind, const char *what, int line)
 {
 	char q[QUOTE_MAX * 4 + 8];
+	const char *el = domxml_kind_name(kind);
 	xmlChar *v = xmlGetNoNsProp(addr, BAD_CAST attr);
 	int r;
 
 	if (!v) {
 		if (required)
-			return reason_set(-EINVAL,
-					  "%s:%d: hostdev source address has no %s attribute", what,
-					  line, attr);
+			return reason_set(-EINVAL, "%s:%d: %s source address has no %s attribute",
+					  what, line, el, attr);
 		*ret = 0;
 		return 0;
 	}
@@ -115,73 +135,105 @@ static int parse_addr_attr(const xmlNode *addr, const char *attr, unsigned max, 
 	case 0:
 		return 0;
 	case -ERANGE:
-		return reason_set(-EINVAL,
-				  "%s:%d: hostdev source address %s '%s' out of range (0..%#x)",
-				  what, line, attr, q, max);
+		return reason_set(-EINVAL, "%s:%d: %s source address %s '%s' out of range (0..%#x)",
+				  what, line, el, attr, q, max);
 	case -EDOM:
 		return reason_set(-EINVAL,
-				  "%s:%d: hostdev source address %s '%s' has a leading zero "
+				  "%s:%d: %s source address %s '%s' has a leading zero "
 				  "(octal to libvirt); write it in hex with 0x",
-				  what, line, attr, q);
+				  what, line, el, attr, q);
 	default:
 		return reason_set(-EINVAL,
-				  "%s:%d: hostdev source address %s '%s' is not a number "
+				  "%s:%d: %s source address %s '%s' is not a number "
 				  "(0x-prefixed hex or decimal)",
-				  what, line, attr, q);
+				  what, line, el, attr, q);
 	}
+}
+
+/* The managed attribute of n: yes, no, or absent. */
+static int parse_managed(const xmlNode *n, enum hostdev_kind kind, const char *what, int line,
+			 enum managed *ret)
+{
+	char q[QUOTE_MAX * 4 + 8];
+	xmlChar *managed = xmlGetNoNsProp(n, BAD_CAST "managed");
+	enum managed m = MANAGED_ABSENT;
+
+	if (managed) {
+		if (xmlStrEqual(managed, BAD_CAST "yes"))
+			m = MANAGED_YES;
+		else if (xmlStrEqual(managed, BAD_CAST "no"))
+			m = MANAGED_NO;
+		str_quote(q, sizeof(q), (const char *)managed, QUOTE_MAX);
+		xmlFree(managed);
+		if (m == MANAGED_ABSENT)
+			return reason_set(-EINVAL, "%s:%d: %s managed='%s' is not yes or no", what,
+					  line, domxml_kind_name(kind), q);
+	}
+	*ret = m;
+	return 0;
+}
+
+/* The only <source> of n. */
+static int find_source(const xmlNode *n, enum hostdev_kind kind, const char *what, int line,
+		       xmlNode **ret)
+{
+	int r = only_child(n, "source", ret);
+
+	if (r == -ENOENT)
+		return reason_set(-EINVAL, "%s:%d: %s has no <source>", what, line,
+				  kind_element(kind));
+	if (r < 0)
+		return reason_set(-EINVAL, "%s:%d: %s has more than one <source>", what, line,
+				  kind_element(kind));
+	return 0;
+}
+
+/* The PCI address in <source><address .../></source>: domain, bus, slot, function. */
+static int parse_source_address(const xmlNode *src, enum hostdev_kind kind, const char *what,
+				int line, struct bdf *ret)
+{
+	unsigned domain = 0, bus = 0, slot = 0, fn = 0;
+	xmlNode *addr;
+	int r;
+
+	r = only_child(src, "address", &addr);
+	if (r == -ENOENT)
+		return reason_set(-EINVAL, "%s:%d: %s <source> has no <address>", what, line,
+				  kind_element(kind));
+	if (r < 0)
+		return reason_set(-EINVAL, "%s:%d: %s <source> has more than one <address>", what,
+				  line, kind_element(kind));
+
+	r = parse_addr_attr(addr, "domain", 0xffff, false, &domain, kind, what, line);
+	if (r >= 0)
+		r = parse_addr_attr(addr, "bus", 0xff, true, &bus, kind, what, line);
+	if (r >= 0)
+		r = parse_addr_attr(addr, "slot", 0x1f, true, &slot, kind, what, line);
+	if (r >= 0)
+		r = parse_addr_attr(addr, "function", 7, true, &fn, kind, what, line);
+	if (r < 0)
+		return r;
+	*ret = (struct bdf){.domain = (uint16_t)domain,
+			    .bus = (uint8_t)bus,
+			    .dev = (uint8_t)slot,
+			    .fn = (uint8_t)fn};
+	return 0;
 }
 
 static int parse_pci_hostdev(const xmlNode *hd, const char *what, struct hostdev *ret)
 {
-	char q[QUOTE_MAX * 4 + 8];
 	int line = xmlsafe_line(hd);
-	unsigned domain = 0, bus = 0, slot = 0, fn = 0;
-	xmlNode *src, *addr;
-	xmlChar *managed;
-	struct hostdev h = {.line = line, .managed = MANAGED_ABSENT};
+	struct hostdev h = {.line = line, .kind = HOSTDEV_PCI};
+	xmlNode *src;
 	int r;
 
-	managed = xmlGetNoNsProp(hd, BAD_CAST "managed");
-	if (managed) {
-		if (xmlStrEqual(managed, BAD_CAST "yes"))
-			h.managed = MANAGED_YES;
-		else if (xmlStrEqual(managed, BAD_CAST "no"))
-			h.managed = MANAGED_NO;
-		str_quote(q, sizeof(q), (const char *)managed, QUOTE_MAX);
-		xmlFree(managed);
-		if (h.managed == MANAGED_ABSENT)
-			return reason_set(-EINVAL, "%s:%d: hostdev managed='%s' is not yes or no",
-					  what, line, q);
-	}
-
-	r = only_child(hd, "source", &src);
-	if (r == -ENOENT)
-		return reason_set(-EINVAL, "%s:%d: PCI hostdev has no <source>", what, line);
-	if (r < 0)
-		return reason_set(-EINVAL, "%s:%d: PCI hostdev has more than one <source>", what,
-				  line);
-	r = only_child(src, "address", &addr);
-	if (r == -ENOENT)
-		return reason_set(-EINVAL, "%s:%d: PCI hostdev <source> has no <address>", what,
-				  line);
-	if (r < 0)
-		return reason_set(
-		    -EINVAL, "%s:%d: PCI hostdev <source> has more than one <address>", what, line);
-
-	r = parse_addr_attr(addr, "domain", 0xffff, false, &domain, what, line);
+	r = parse_managed(hd, HOSTDEV_PCI, what, line, &h.managed);
 	if (r >= 0)
-		r = parse_addr_attr(addr, "bus", 0xff, true, &bus, what, line);
+		r = find_source(hd, HOSTDEV_PCI, what, line, &src);
 	if (r >= 0)
-		r = parse_addr_attr(addr, "slot", 0x1f, true, &slot, what, line);
-	if (r >= 0)
-		r = parse_addr_attr(addr, "function", 7, true, &fn, what, line);
+		r = parse_source_address(src, HOSTDEV_PCI, what, line, &h.addr);
 	if (r < 0)
 		return r;
-
-	h.addr = (struct bdf){.domain = (uint16_t)domain,
-			      .bus = (uint8_t)bus,
-			      .dev = (uint8_t)slot,
-			      .fn = (uint8_t)fn};
 	*ret = h;
 	return 0;
 }
@@ -208,16 +260,193 @@ static int hostdev_is_pci(const xmlNode *hd, const char *what, bool *ret)
 	return 0;
 }
 
-static int parse_devices(const xmlNode *devices, const char *what, struct domxml *d)
+static bool has_attr_value(const xmlNode *n, const char *attr, const char *value)
+{
+	xmlChar *v = xmlGetNoNsProp(n, BAD_CAST attr);
+	bool eq = v && xmlStrEqual(v, BAD_CAST value);
+
+	xmlFree(v);
+	return eq;
+}
+
+/*
+ * <interface type='hostdev'>: an SR-IOV VF given to the guest as its NIC, managed on the
+ * interface element. Its source is a PCI address (<address type='pci' .../>) or a USB
+ * device (<vendor>/<product>, or <address type='usb'>), which is not ours: libvirt takes
+ * an untyped address beside a <vendor> for USB, and refuses one without. *ret_pci says
+ * which.
+ */
+static int parse_interface(const xmlNode *n, const char *what, struct hostdev *ret, bool *ret_pci)
+{
+	char q[QUOTE_MAX * 4 + 8];
+	int line = xmlsafe_line(n);
+	struct hostdev h = {.line = line, .kind = HOSTDEV_INTERFACE};
+	xmlNode *src, *addr, *vendor;
+	xmlChar *type;
+	int r;
+
+	*ret_pci = false;
+	r = find_source(n, HOSTDEV_INTERFACE, what, line, &src);
+	if (r < 0)
+		return r;
+	if (only_child(src, "address", &addr) == 0) {
+		type = xmlGetNoNsProp(addr, BAD_CAST "type");
+		if (!type) {
+			if (only_child(src, "vendor", &vendor) != -ENOENT)
+				return 0; /* USB */
+			return reason_set(-EINVAL,
+					  "%s:%d: interface hostdev source address has no type "
+					  "attribute (pci or usb)",
+					  what, line);
+		}
+		str_quote(q, sizeof(q), (const char *)type, QUOTE_MAX);
+		if (xmlStrEqual(type, BAD_CAST "pci"))
+			r = 1;
+		else if (xmlStrEqual(type, BAD_CAST "usb"))
+			r = 0;
+		else
+			r = -1;
+		xmlFree(type);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return reason_set(-EINVAL,
+					  "%s:%d: interface hostdev source address type '%s' is "
+					  "not pci or usb",
+					  what, line, q);
+	} else if (only_child(src, "vendor", &vendor) != -ENOENT) {
+		return 0; /* USB, by vendor and product */
+	}
+	r = parse_managed(n, HOSTDEV_INTERFACE, what, line, &h.managed);
+	if (r >= 0)
+		r = parse_source_address(src, HOSTDEV_INTERFACE, what, line, &h.addr);
+	if (r < 0)
+		return r;
+	*ret = h;
+	*ret_pci = true;
+	return 0;
+}
+
+/*
+ * An nvme storage source (a <disk type='nvme'> or a <backingStore type='nvme'>): the
+ * controller at <source type='pci' managed=... namespace=...><address .../></source>.
+ * libvirt hands the controller to vfio-pci for QEMU's userspace NVMe driver; the
+ * namespace is the guest's business, not ours.
+ */
+static int parse_nvme_source(const xmlNode *n, const char *what, struct hostdev *ret)
+{
+	char q[QUOTE_MAX * 4 + 8];
+	int line = xmlsafe_line(n);
+	struct hostdev h = {.line = line, .kind = HOSTDEV_NVME};
+	xmlNode *src;
+	xmlChar *type;
+	int r;
+
+	r = find_source(n, HOSTDEV_NVME, what, line, &src);
+	if (r < 0)
+		return r;
+	type = xmlGetNoNsProp(src, BAD_CAST "type");
+	if (!type)
+		return reason_set(-EINVAL, "%s:%d: nvme disk <source> has no type='pci'", what,
+				  line);
+	r = xmlStrEqual(type, BAD_CAST "pci") ? 0 : -EINVAL;
+	str_quote(q, sizeof(q), (const char *)type, QUOTE_MAX);
+	xmlFree(type);
+	if (r < 0)
+		return reason_set(r, "%s:%d: nvme disk <source> type '%s' is not pci", what, line,
+				  q);
+	r = parse_managed(src, HOSTDEV_NVME, what, line, &h.managed);
+	if (r >= 0)
+		r = parse_source_address(src, HOSTDEV_NVME, what, line, &h.addr);
+	if (r < 0)
+		return r;
+	*ret = h;
+	return 0;
+}
+
+/* Adds h to the list unless an nvme disk already named its controller (two namespaces of
+ * one controller are two disks, one device to hand over). */
+static int add_hostdev(struct domxml *d, const struct hostdev *h, const char *what)
 {
 	char a[BDF_STRLEN];
 
+	for (size_t i = 0; i < d->n_hostdevs; i++) {
+		const struct hostdev *o = &d->hostdevs[i];
+
+		if (!bdf_equal(&o->addr, &h->addr))
+			continue;
+		if (o->kind == HOSTDEV_NVME && h->kind == HOSTDEV_NVME)
+			return 0;
+		if (o->kind == h->kind)
+			return reason_set(-EINVAL, "%s:%d: %s %s listed twice (first at line %d)",
+					  what, h->line, domxml_kind_name(h->kind),
+					  bdf_fmt(&h->addr, a), o->line);
+		return reason_set(-EINVAL, "%s:%d: %s %s is also the %s at line %d", what, h->line,
+				  domxml_kind_name(h->kind), bdf_fmt(&h->addr, a),
+				  domxml_kind_name(o->kind), o->line);
+	}
+	if (d->n_hostdevs == DOMXML_MAX_HOSTDEVS) {
+		if (h->kind == HOSTDEV_PCI)
+			return reason_set(-EINVAL, "%s:%d: more than %d PCI hostdevs", what,
+					  h->line, DOMXML_MAX_HOSTDEVS);
+		return reason_set(-EINVAL, "%s:%d: more than %d PCI devices to hand over (%s)",
+				  what, h->line, DOMXML_MAX_HOSTDEVS, domxml_kind_name(h->kind));
+	}
+	if (!d->hostdevs) {
+		d->hostdevs = calloc(DOMXML_MAX_HOSTDEVS, sizeof(*d->hostdevs));
+		if (!d->hostdevs)
+			return reason_set(-ENOMEM, "%s: out of memory", what);
+	}
+	d->hostdevs[d->n_hostdevs++] = *h;
+	return 0;
+}
+
+/* A <disk>: its nvme sources, its own and down its backing chain (libvirt's
+ * virHostdevGetNVMeDeviceList walks the chain too). */
+static int parse_disk(const xmlNode *disk, const char *what, struct domxml *d)
+{
+	const xmlNode *n = disk;
+
+	while (n) {
+		xmlNode *next = NULL;
+		struct hostdev h;
+		int r;
+
+		if (has_attr_value(n, "type", "nvme")) {
+			r = parse_nvme_source(n, what, &h);
+			if (r >= 0)
+				r = add_hostdev(d, &h, what);
+			if (r < 0)
+				return r;
+		}
+		if (only_child(n, "backingStore", &next) < 0)
+			next = NULL;
+		n = next;
+	}
+	return 0;
+}
+
+static int parse_devices(const xmlNode *devices, const char *what, struct domxml *d)
+{
 	for (xmlNode *n = devices->children; n; n = n->next) {
 		struct hostdev h;
 		bool pci = false;
 		int r;
 
-		/* <interface type='hostdev'> is an SR-IOV network function: out of scope. */
+		if (is_elem(n, "disk")) {
+			r = parse_disk(n, what, d);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (is_elem(n, "interface") && has_attr_value(n, "type", "hostdev")) {
+			r = parse_interface(n, what, &h, &pci);
+			if (r >= 0 && pci)
+				r = add_hostdev(d, &h, what);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (!is_elem(n, "hostdev"))
 			continue;
 		r = hostdev_is_pci(n, what, &pci);
@@ -225,23 +454,11 @@ static int parse_devices(const xmlNode *devices, const char *what, struct domxml
 			return r;
 		if (!pci)
 			continue;
-		if (d->n_hostdevs == DOMXML_MAX_HOSTDEVS)
-			return reason_set(-EINVAL, "%s:%d: more than %d PCI hostdevs", what,
-					  xmlsafe_line(n), DOMXML_MAX_HOSTDEVS);
 		r = parse_pci_hostdev(n, what, &h);
+		if (r >= 0)
+			r = add_hostdev(d, &h, what);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < d->n_hostdevs; i++)
-			if (bdf_equal(&d->hostdevs[i].addr, &h.addr))
-				return reason_set(
-				    -EINVAL, "%s:%d: hostdev %s listed twice (first at line %d)",
-				    what, h.line, bdf_fmt(&h.addr, a), d->hostdevs[i].line);
-		if (!d->hostdevs) {
-			d->hostdevs = calloc(DOMXML_MAX_HOSTDEVS, sizeof(*d->hostdevs));
-			if (!d->hostdevs)
-				return reason_set(-ENOMEM, "%s: out of memory", what);
-		}
-		d->hostdevs[d->n_hostdevs++] = h;
 	}
 	return 0;
 }

@@ -104,6 +104,33 @@ static bool under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
+/* NVMe native multipath: a namespace's disk is then the subsystem's head, under
+ * /sys/devices/virtual/nvme-subsystem, and multipath/ in the disk (a partition's parent)
+ * links to its paths, one under each controller. real: the block device's sysfs path. */
+static bool multipath_on(const char *real, const char *devpath)
+{
+	char dir[PATH_MAX + 16], link[PATH_MAX + 300], target[PATH_MAX];
+	bool hit = false;
+
+	for (int up = 0; up < 2 && !hit; up++) {
+		struct dirent *e;
+		DIR *d;
+
+		if (snprintf_chk(dir, sizeof(dir), "%s%s/multipath", real, up ? "/.." : "") < 0)
+			continue;
+		d = opendir(dir);
+		if (!d)
+			continue;
+		while (!hit && (e = readdir(d)))
+			if (e->d_name[0] != '.' &&
+			    snprintf_chk(link, sizeof(link), "%s/%s", dir, e->d_name) == 0 &&
+			    realpath(link, target))
+				hit = under(target, devpath);
+		closedir(d);
+	}
+	return hit;
+}
+
 /* Whether block device name (or what it is built on: dm, md, LVM) sits on the PCI
  * device at devpath. depth bounds stacked devices. */
 static bool block_on(const char *name, const char *devpath, int depth)
@@ -115,7 +142,7 @@ static bool block_on(const char *name, const char *devpath, int depth)
 
 	if (depth > 8 || path_join(p, sizeof(p), "/sys/class/block/%s", name) < 0)
 		return false;
-	if (realpath(p, real) && under(real, devpath))
+	if (realpath(p, real) && (under(real, devpath) || multipath_on(real, devpath)))
 		return true;
 	if (path_join(p, sizeof(p), "/sys/class/block/%s/slaves", name) < 0)
 		return false;

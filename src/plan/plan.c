@@ -52,6 +52,17 @@ static int requested(const struct vm_config *cfg, const struct domxml *dom, stru
 	return 0;
 }
 
+/* How the domain names a requested address: "hostdev", "interface hostdev", "nvme disk". */
+static const char *requested_as(const struct vm_config *cfg, const struct domxml *dom,
+				const struct bdf *a)
+{
+	if (cfg->devices != CFG_DEVICES_LIST && dom)
+		for (size_t i = 0; i < dom->n_hostdevs; i++)
+			if (bdf_equal(a, &dom->hostdevs[i].addr))
+				return domxml_kind_name(dom->hostdevs[i].kind);
+	return "hostdev";
+}
+
 static int dev_sort(const void *a, const void *b)
 {
 	return bdf_cmp(&((const struct pcidev *)a)->addr, &((const struct pcidev *)b)->addr);
@@ -208,9 +219,8 @@ int plan_build(const char *vm, const struct vm_config *cfg, const struct domxml 
 
 		r = pcidev_read(&req[i], &asked[i]);
 		if (r == -ENOENT)
-			return reason_set(-ENODEV,
-					  "VM '%s': hostdev %s does not exist on this host", vm,
-					  bdf_fmt(&req[i], name));
+			return reason_set(-ENODEV, "VM '%s': %s %s does not exist on this host", vm,
+					  requested_as(cfg, dom, &req[i]), bdf_fmt(&req[i], name));
 		if (r < 0)
 			return reason_set(r, "VM '%s': cannot read device %s: %s", vm,
 					  bdf_fmt(&req[i], name), strerror(-r));

@@ -51,6 +51,9 @@ cat "$INITRD" "$work/init.cpio.gz" >"$work/initrd.gz"
 echo "libvirt: kernel $KVER, $LV_USERLAND_DESC, $(vh_accel |
 	sed 's/.*accel=\([a-z]*\).*/\1/'), ready to boot in $(vh_elapsed "$t0" "$(vh_now)") s"
 log=$LV_OUT/console.log
+# An NVMe controller of its own on the root complex (its own IOMMU group) with one
+# namespace, for tests/libvirt/guest/nvme.sh's <disk type='nvme'>.
+truncate -s 16M "$work/nvme.img" || abort "cannot create the NVMe image"
 ro=security_model=passthrough,readonly=on
 s=$(vh_now)
 vh_host_args
@@ -61,6 +64,7 @@ timeout -k 5 "$TMO" qemu-system-x86_64 "${VH_HOST_ARGS[@]}" -m 1536M \
 	-virtfs "local,path=$BUILD,mount_tag=build,$ro" \
 	-virtfs "local,path=$LV_OUT/guest,mount_tag=out,security_model=passthrough" \
 	"${VH_DEB_ARGS[@]}" \
+	-drive "file=$work/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=vh-nvme0,drive=nvm \
 	</dev/null >/dev/null 2>"$LV_OUT/qemu.stderr"
 st=$?
 wall=$(vh_elapsed "$s" "$(vh_now)")

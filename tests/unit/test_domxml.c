@@ -191,8 +191,8 @@ static void test_non_pci_hostdevs_are_ignored(void **state)
 		"<address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>\n"
 		"<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block>"
 		"</source></hostdev>\n"
-		"<interface type='hostdev' managed='yes'><source><address type='pci' "
-		"domain='0x0000' bus='0x03' slot='0x10' function='0x1'/></source></interface>\n"
+		"<interface type='hostdev' managed='yes'><source><address type='usb' "
+		"bus='1' device='3'/></source></interface>\n"
 		"<hostdev mode='subsystem' type='pci' managed='yes'><source>"
 		"<address domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></source></hostdev>\n"
 		"</devices></domain>";
@@ -1127,6 +1127,253 @@ static void test_encoding_the_scan_cannot_follow_refused(void **state)
 	domxml_free(&d);
 }
 
+
+/* ---- SR-IOV interfaces and nvme disks: what libvirt also gives to vfio-pci ---- */
+
+#define assert_hostdev(h, k, m, l)                                                     \
+	do {                                                                           \
+		assert_int_equal((h).kind, (k));                                       \
+		assert_int_equal((h).managed, (m));                                    \
+		assert_int_equal((h).line, (l));                                       \
+	} while (0)
+
+/* libvirt's formatdomain example of a VF as the guest's NIC: the guest-side <address>
+ * beside <source> is not the host's device. */
+static void test_interface_hostdev_vf_is_taken(void **state)
+{
+	static const char xml[] =
+		"<domain type='kvm'><name>sriov</name><devices>\n"		/* 1 */
+		"<interface type='hostdev' managed='yes'>\n"			/* 2 */
+		"  <mac address='52:54:00:6d:90:02'/>\n"			/* 3 */
+		"  <driver name='vfio'/>\n"					/* 4 */
+		"  <source>\n"							/* 5 */
+		"    <address type='pci' domain='0x0000' bus='0x03' slot='0x10' function='0x1'/>\n"
+		"  </source>\n"							/* 7 */
+		"  <vlan><tag id='42'/></vlan>\n"				/* 8 */
+		"  <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n"
+		"</interface>\n"						/* 10 */
+		"<interface type='hostdev' managed='no'><source><address type='pci' "
+		"domain='0x0000' bus='0x03' slot='0x10' function='0x3'/></source></interface>\n"
+		"<interface type='hostdev'><source><address type='pci' "
+		"bus='3' slot='16' function='5'/></source></interface>\n"	/* 12 */
+		"<interface type='network'><source network='default'/>"
+		"<address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>"
+		"</interface>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 3);
+	assert_bdf(d.hostdevs[0].addr, 0, 3, 0x10, 1);
+	assert_hostdev(d.hostdevs[0], HOSTDEV_INTERFACE, MANAGED_YES, 2);
+	assert_bdf(d.hostdevs[1].addr, 0, 3, 0x10, 3);
+	assert_hostdev(d.hostdevs[1], HOSTDEV_INTERFACE, MANAGED_NO, 11);
+	assert_bdf(d.hostdevs[2].addr, 0, 3, 0x10, 5);
+	assert_hostdev(d.hostdevs[2], HOSTDEV_INTERFACE, MANAGED_ABSENT, 12);
+	assert_string_equal(domxml_kind_name(d.hostdevs[0].kind), "interface hostdev");
+	domxml_free(&d);
+}
+
+static void test_usb_interface_hostdevs_are_ignored(void **state)
+{
+	static const char xml[] =
+		"<domain><name>usbnet</name><devices>\n"
+		"<interface type='hostdev' managed='yes'><source><vendor id='0x0b95'/>"
+		"<product id='0x1790'/></source></interface>\n"
+		"<interface type='hostdev'><source><vendor id='0x0b95'/><product id='0x1790'/>"
+		"<address bus='1' device='4'/></source></interface>\n"
+		"<interface type='hostdev'><source><address type='usb' bus='1' device='5'/>"
+		"</source></interface>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 0);
+	domxml_free(&d);
+}
+
+/* The devices of libvirt's tests/qemuxmlconfdata/disk-nvme.xml: two namespaces of one
+ * controller, an unmanaged controller, one in PCI domain 1 with encryption; then a file
+ * disk whose backing store is an nvme namespace. */
+static void test_nvme_disk_controllers_are_taken(void **state)
+{
+	static const char xml[] =
+		"<domain type='qemu'><name>QEMUGuest1</name><devices>\n"		/* 1 */
+		"<disk type='nvme' device='disk'><driver name='qemu' type='raw'/>\n"	/* 2 */
+		"  <source type='pci' managed='yes' namespace='1'>\n"
+		"    <address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n"
+		"  </source><target dev='vda' bus='virtio'/>\n"
+		"  <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>\n"
+		"</disk>\n"								/* 7 */
+		"<disk type='nvme' device='disk'><driver name='qemu' type='raw'/>\n"	/* 8 */
+		"  <source type='pci' managed='yes' namespace='2'>\n"
+		"    <address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n"
+		"  </source><target dev='vdb' bus='virtio'/></disk>\n"		/* 11 */
+		"<disk type='nvme' device='disk'><driver name='qemu' type='raw'/>\n"	/* 12 */
+		"  <source type='pci' managed='no' namespace='1'>\n"
+		"    <address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>\n"
+		"  </source><target dev='vdc' bus='virtio'/></disk>\n"		/* 15 */
+		"<disk type='nvme' device='disk'><driver name='qemu' type='qcow2' cache='none'/>\n"
+		"  <source type='pci' managed='no' namespace='2'>\n"			/* 17 */
+		"    <address domain='0x0001' bus='0x02' slot='0x00' function='0x0'/>\n"
+		"    <encryption format='luks' engine='qemu'>\n"
+		"      <secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>\n"
+		"    </encryption>\n"
+		"  </source><target dev='vdd' bus='virtio'/></disk>\n"		/* 22 */
+		"<disk type='file' device='disk'><source file='/var/lib/libvirt/images/a.qcow2'/>\n"
+		"  <backingStore type='nvme' index='1'><format type='raw'/>\n"	/* 24 */
+		"    <source type='pci' namespace='1'><address domain='0x0000' bus='0x05' "
+		"slot='0x00' function='0x0'/></source><backingStore/></backingStore>\n"
+		"  <target dev='vde' bus='virtio'/></disk>\n"
+		"</devices></domain>";
+	struct domxml d;
+
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 4);
+	assert_bdf(d.hostdevs[0].addr, 0, 1, 0, 0);
+	assert_hostdev(d.hostdevs[0], HOSTDEV_NVME, MANAGED_YES, 2);
+	assert_bdf(d.hostdevs[1].addr, 0, 2, 0, 0);
+	assert_hostdev(d.hostdevs[1], HOSTDEV_NVME, MANAGED_NO, 12);
+	assert_bdf(d.hostdevs[2].addr, 1, 2, 0, 0);
+	assert_hostdev(d.hostdevs[2], HOSTDEV_NVME, MANAGED_NO, 16);
+	assert_bdf(d.hostdevs[3].addr, 0, 5, 0, 0);
+	assert_hostdev(d.hostdevs[3], HOSTDEV_NVME, MANAGED_ABSENT, 24);
+	assert_string_equal(domxml_kind_name(d.hostdevs[0].kind), "nvme disk");
+	domxml_free(&d);
+}
+
+/* One line each, naming the element, its line and what is wrong. */
+static void test_malformed_interface_and_nvme_refused(void **state)
+{
+	static const struct {
+		const char *dev, *reason;
+	} bad[] = {
+		{"<interface type='hostdev' managed='yes'><mac address='52:54:00:6d:90:02'/>"
+		 "</interface>",
+		 "t.xml:2: interface hostdev has no <source>"},
+		{"<interface type='hostdev'><source/><source/></interface>",
+		 "t.xml:2: interface hostdev has more than one <source>"},
+		{"<interface type='hostdev'><source/></interface>",
+		 "t.xml:2: interface hostdev <source> has no <address>"},
+		{"<interface type='hostdev'><source><address bus='3' slot='0x10' function='1'/>"
+		 "</source></interface>",
+		 "t.xml:2: interface hostdev source address has no type attribute (pci or usb)"},
+		{"<interface type='hostdev'><source><address type='isa' iobase='0x505'/>"
+		 "</source></interface>",
+		 "t.xml:2: interface hostdev source address type 'isa' is not pci or usb"},
+		{"<interface type='hostdev'><source><address type='pci' bus='0xZZ' slot='0x10' "
+		 "function='1'/></source></interface>",
+		 "t.xml:2: interface hostdev source address bus '0xZZ' is not a number "
+		 "(0x-prefixed hex or decimal)"},
+		{"<interface type='hostdev'><source><address type='pci' bus='3' slot='0x20' "
+		 "function='1'/></source></interface>",
+		 "t.xml:2: interface hostdev source address slot '0x20' out of range (0..0x1f)"},
+		{"<interface type='hostdev'><source><address type='pci' bus='3' slot='0x10'/>"
+		 "</source></interface>",
+		 "t.xml:2: interface hostdev source address has no function attribute"},
+		{"<interface type='hostdev' managed='on'><source><address type='pci' bus='3' "
+		 "slot='0x10' function='1'/></source></interface>",
+		 "t.xml:2: interface hostdev managed='on' is not yes or no"},
+		{"<disk type='nvme' device='disk'><target dev='vda' bus='virtio'/></disk>",
+		 "t.xml:2: nvme disk has no <source>"},
+		{"<disk type='nvme'><source namespace='1'><address bus='1' slot='0' "
+		 "function='0'/></source></disk>",
+		 "t.xml:2: nvme disk <source> has no type='pci'"},
+		{"<disk type='nvme'><source type='unix' path='/tmp/nvme.sock'/></disk>",
+		 "t.xml:2: nvme disk <source> type 'unix' is not pci"},
+		{"<disk type='nvme'><source type='pci' namespace='1'/></disk>",
+		 "t.xml:2: nvme disk <source> has no <address>"},
+		{"<disk type='nvme'><source type='pci' namespace='1'><address bus='1' slot='0' "
+		 "function='0'/><address bus='2' slot='0' function='0'/></source></disk>",
+		 "t.xml:2: nvme disk <source> has more than one <address>"},
+		{"<disk type='nvme'><source type='pci' namespace='1'><address bus='010' "
+		 "slot='0' function='0'/></source></disk>",
+		 "t.xml:2: nvme disk source address bus '010' has a leading zero (octal to "
+		 "libvirt); write it in hex with 0x"},
+		{"<disk type='nvme'><source type='pci' namespace='1'><address domain='0x10000' "
+		 "bus='1' slot='0' function='0'/></source></disk>",
+		 "t.xml:2: nvme disk source address domain '0x10000' out of range (0..0xffff)"},
+		{"<disk type='nvme'><source type='pci' managed='true' namespace='1'><address "
+		 "bus='1' slot='0' function='0'/></source></disk>",
+		 "t.xml:2: nvme disk managed='true' is not yes or no"},
+		{"<disk type='file'><source file='/a.qcow2'/><backingStore type='nvme'>"
+		 "<source type='pci' namespace='1'><address bus='1' slot='0' function='9'/>"
+		 "</source></backingStore></disk>",
+		 "t.xml:2: nvme disk source address function '9' out of range (0..0x7)"},
+	};
+	char xml[1024];
+	struct domxml d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>\n%s\n</devices></domain>",
+			 bad[i].dev);
+		if (parse(xml, &d) != -EINVAL)
+			fail_msg("accepted: %s", bad[i].dev);
+		if (strcmp(reason_get(), bad[i].reason) != 0)
+			fail_msg("%s: reason \"%s\", expected \"%s\"", bad[i].dev, reason_get(),
+				 bad[i].reason);
+	}
+}
+
+static void test_one_device_in_two_elements_refused(void **state)
+{
+	static const char hostdev[] = "<hostdev type='pci'><source><address bus='3' slot='0x10' "
+				      "function='1'/></source></hostdev>\n";
+	static const char iface[] = "<interface type='hostdev'><source><address type='pci' "
+				    "bus='3' slot='0x10' function='1'/></source></interface>\n";
+	static const char nvme[] = "<disk type='nvme'><source type='pci' namespace='1'>"
+				   "<address bus='3' slot='0x10' function='1'/></source></disk>\n";
+	char xml[1024];
+	struct domxml d;
+
+	snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>\n%s%s</devices></domain>",
+		 hostdev, iface);
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:3: interface hostdev 0000:03:10.1 is also the hostdev at line 2");
+
+	snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>\n%s%s</devices></domain>",
+		 iface, iface);
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:3: interface hostdev 0000:03:10.1 listed twice (first at line 2)");
+
+	snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>\n%s%s</devices></domain>",
+		 nvme, hostdev);
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:3: hostdev 0000:03:10.1 is also the nvme disk at line 2");
+
+	/* Two namespaces of one controller: one device to hand over. */
+	snprintf(xml, sizeof(xml), "<domain><name>a</name><devices>\n%s%s</devices></domain>",
+		 nvme, nvme);
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.n_hostdevs, 1);
+	domxml_free(&d);
+}
+
+static void test_65_devices_of_any_kind_refused(void **state)
+{
+	size_t cap = 66 * 160 + 256, len = 0;
+	char *xml = xmalloc(cap);
+	struct domxml d;
+
+	len += (size_t)snprintf(xml + len, cap - len, "<domain><name>m</name><devices>\n");
+	for (int i = 0; i < 64; i++)
+		len += (size_t)snprintf(xml + len, cap - len,
+					"<hostdev type='pci'><source><address bus='%d' slot='0' "
+					"function='%d'/></source></hostdev>\n",
+					1 + i / 8, i % 8);
+	len += (size_t)snprintf(xml + len, cap - len,
+				"<disk type='nvme'><source type='pci' namespace='1'><address "
+				"bus='0x20' slot='0' function='0'/></source></disk>\n"
+				"</devices></domain>");
+	assert_int_equal(parse(xml, &d), -EINVAL);
+	assert_string_equal(reason_get(),
+			    "t.xml:66: more than 64 PCI devices to hand over (nvme disk)");
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1176,6 +1423,12 @@ int main(void)
 		cmocka_unit_test(test_flat_million_nodes_refused_fast),
 		cmocka_unit_test(test_deep_nesting_refused_fast),
 		cmocka_unit_test(test_encoding_the_scan_cannot_follow_refused),
+		cmocka_unit_test(test_interface_hostdev_vf_is_taken),
+		cmocka_unit_test(test_usb_interface_hostdevs_are_ignored),
+		cmocka_unit_test(test_nvme_disk_controllers_are_taken),
+		cmocka_unit_test(test_malformed_interface_and_nvme_refused),
+		cmocka_unit_test(test_one_device_in_two_elements_refused),
+		cmocka_unit_test(test_65_devices_of_any_kind_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "fixture.h"
 #include "topologies.h"
 #include "topology_habits.h"
+#include "topology_sriov.h"
 
 #ifndef VH_GOLDEN_FILE
 #define VH_GOLDEN_FILE "tests/unit/golden/plans.txt"
@@ -34,6 +35,11 @@ struct golden_case {
 	const char *devs[6]; /* the domain's hostdevs */
 	const char *conf;    /* the VM's configuration */
 };
+
+#define GOLDEN_NVME(bus)                                                                   \
+	"<disk type='nvme' device='disk'><source type='pci' managed='yes' namespace='1'>"  \
+	"<address domain='0x0000' bus='" bus "' slot='0x00' function='0x0'/></source>"     \
+	"<target dev='vda' bus='virtio'/></disk>"
 
 static const struct golden_case cases[] = {
     {"topology 1, the GPU", fx_topology1, {T1_GPU}, ""},
@@ -94,8 +100,21 @@ static const struct golden_case cases[] = {
      "host-display = yes\n"},
 };
 
+/* Cases whose domain names its devices otherwise than by <hostdev>: more of <devices>. */
+static const struct {
+	struct golden_case c;
+	const char *more;
+} more_cases[] = {
+    {{"SR-IOV, a VF as interface hostdev", fx_topology_sriov, {NULL}, ""},
+     "<interface type='hostdev' managed='yes'><source><address type='pci' domain='0x0000' "
+     "bus='0x03' slot='0x01' function='0x0'/></source></interface>"},
+    {{"NVMe disk, the second controller", fx_topology_nvme, {NULL}, ""}, GOLDEN_NVME("0x05")},
+    {{"NVMe disk, the controller holding /", fx_topology_nvme, {NULL}, ""},
+     GOLDEN_NVME("0x02")},
+};
+
 /* The domain XML libvirt would pass for vm "golden". */
-static void xml_for(const struct golden_case *c, struct domxml *dom)
+static void xml_for(const struct golden_case *c, const char *more, struct domxml *dom)
 {
 	char buf[4096];
 	size_t len =
@@ -112,12 +131,13 @@ static void xml_for(const struct golden_case *c, struct domxml *dom)
 				     "function='0x%x'/></source></hostdev>",
 				     b.domain, b.bus, b.dev, b.fn);
 	}
-	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "</devices></domain>");
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s</devices></domain>",
+				more ? more : "");
 	assert_int_equal(domxml_parse_mem(buf, len, "golden.xml", dom), 0);
 }
 
 /* One case's output: its plan as `vfio-handoff plan` prints it, or its refusal. */
-static void run_case(const struct golden_case *c, FILE *out)
+static void run_case(const struct golden_case *c, const char *more, FILE *out)
 {
 	struct vm_config cfg;
 	struct domxml dom = {0};
@@ -131,7 +151,7 @@ static void run_case(const struct golden_case *c, FILE *out)
 	fx_write("etc/vfio-handoff/vm.d/golden.conf", c->conf);
 	assert_int_equal(chmod(fx_path("etc/vfio-handoff/vm.d/golden.conf"), 0644), 0);
 	assert_int_equal(config_apply_file(fx_path("etc/vfio-handoff/vm.d/golden.conf"), &cfg), 0);
-	xml_for(c, &dom);
+	xml_for(c, more, &dom);
 	reason_clear();
 	fprintf(out, "=== %s\n", c->name);
 	r = plan_build("golden", &cfg, &dom, p);
@@ -178,7 +198,9 @@ static void test_plan_output_matches_the_golden_file(void **state)
 	assert_non_null(out);
 	log_setup(0, LOG_ERR);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		run_case(&cases[i], out);
+		run_case(&cases[i], NULL, out);
+	for (size_t i = 0; i < ARRAY_SIZE(more_cases); i++)
+		run_case(&more_cases[i].c, more_cases[i].more, out);
 	assert_int_equal(fclose(out), 0);
 	/* The fixture root must never show: the output is the host's, not the tree's. */
 	assert_null(strstr(got, "/tmp/"));

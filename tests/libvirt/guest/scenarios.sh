@@ -401,6 +401,9 @@ snap $W/two.after
 same $W/two.before $W/two.after "both destroyed"
 same $W/boot.state $W/two.after "after every scenario, compared with boot"
 
+# A VM with an nvme disk: the emulated host's NVMe controller handed over and back.
+. $SRC/tests/libvirt/guest/nvme.sh
+
 # =========================================================================================
 section "install.sh with libvirtd running"
 cd $SRC
