@@ -89,8 +89,7 @@ void plan_print(const struct plan *p, FILE *out)
 		struct pcidev d = p->devs[i];
 
 		pcidev_name(&d);
-		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s
-", ESC(d.name),
+		fprintf(out, "  %s  %s [%04x]: %s [%04x:%04x]  driver: %s\n", ESC(d.name),
 			ESC(d.class_desc), d.class >> 8, ESC(d.desc), d.vendor, d.device,
 			d.driver[0] ? ESC(d.driver) : "none");
 	}
@@ -98,8 +97,7 @@ void plan_print(const struct plan *p, FILE *out)
 		struct pcidev b = p->bridges[i];
 
 		pcidev_name(&b);
-		fprintf(out, "  %s  %s: stays on %s (bridges may)
-", ESC(b.name),
+		fprintf(out, "  %s  %s: stays on %s (bridges may)\n", ESC(b.name),
 			ESC(b.class_desc), b.driver[0] ? ESC(b.driver) : "no driver");
 	}
 	if (p->n_notes) {
