@@ -114,16 +114,6 @@ static int plan_refused(const char *vm)
 	return plan_build(vm, &cfg, &dom, plan);
 }
 
-static void assert_same_tree(const char *before)
-{
-	char *after = fx_snapshot();
-
-	if (strcmp(before, after) != 0)
-		fx_snapshot_diff(before, after);
-	assert_string_equal(before, after);
-	free(after);
-}
-
 static bool has_journal(const char *vm)
 {
 	return fx_exists(fx_fmt("run/vfio-handoff/%s.journal", vm));
@@ -312,7 +302,7 @@ static void test_round_trip_leaves_the_tree_as_it_was(void **state)
 
 	assert_int_equal(engine_release("linux"), 0);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -327,7 +317,7 @@ static void test_dry_run_changes_nothing_and_writes_no_journal(void **state)
 	assert_int_equal(engine_prepare("win10", &cfg, &dom, true, NULL), 0);
 	assert_int_equal(fx_writes(), writes);
 	assert_false(has_journal("win10"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -360,7 +350,7 @@ static void test_failure_at_every_step_restores_the_tree(void **state)
 		assert_true(r < 0);
 		assert_true(reason_get()[0] != '\0');
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 		free(before);
 		fx_teardown();
 	}
@@ -391,7 +381,7 @@ static void test_release_when_devices_are_already_back_changes_nothing(void **st
 	assert_int_equal(engine_prepare("win10", &cfg, &dom, false, NULL), 0);
 	/* Someone (libvirt's reattach, a person) gave everything back by hand. */
 	assert_int_equal(engine_release("win10"), 0);
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	struct journal j;
 	struct bdf devs[1];
 	bdf_parse(T1_GPU, &devs[0]);
@@ -409,7 +399,7 @@ static void test_release_when_devices_are_already_back_changes_nothing(void **st
 	assert_int_equal(engine_release("win10"), 0);
 	assert_int_equal(fx_writes(), writes);
 	assert_false(has_journal("win10"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -446,7 +436,7 @@ static void test_release_after_a_partial_prepare_restores_the_tree(void **state)
 
 	assert_int_equal(engine_release("win10"), 0);
 	assert_false(has_journal("win10"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -465,7 +455,7 @@ static void test_second_vm_asking_for_a_handed_device_is_refused_by_name(void **
 	assert_int_equal(engine_prepare("work", &cfg, &dom, false, NULL), -EBUSY);
 	assert_string_equal(reason_get(), "VM 'work': device 0000:01:00.0 is held by VM 'gaming'");
 	assert_false(has_journal("work"));
-	assert_same_tree(held);
+	fx_assert_same_tree(held);
 	free(held);
 
 	assert_int_equal(engine_release("gaming"), 0);
@@ -517,7 +507,7 @@ static void test_crash_mid_prepare_leaves_a_journal_that_recover_undoes(void **s
 		reason_clear();
 		assert_int_equal(engine_recover(NULL), 0);
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 	}
 	free(before);
 }
@@ -542,7 +532,7 @@ static void test_prepare_is_refused_while_another_vms_journal_is_unreadable(void
 	assert_non_null(strstr(reason_get(), "VM 'work'"));
 	assert_int_equal(fx_writes(), writes);
 	assert_false(has_journal("work"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 
 	/* Not root's: as refused, naming the owner. */
 	fx_write("run/vfio-handoff/gaming.journal", "vfio-handoff-journal 1\nvm\tgaming\n");
@@ -582,7 +572,7 @@ static void test_empty_journal_is_nothing_done_for_prepare_release_and_recover(v
 	assert_int_equal(engine_prepare("win10", &cfg, &dom, false, NULL), 0);
 	assert_string_equal(fx_driver_of(T1_GPU), "vfio-pci");
 	assert_int_equal(engine_release("win10"), 0);
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -768,7 +758,7 @@ static void test_signal_after_every_kernel_op_rolls_the_prepare_back(void **stat
 			fail_msg("signal %d after kernel op %d of %d: child exit %d", sig, k, total,
 				 st);
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 		free(before);
 		fx_teardown();
 	}
@@ -799,7 +789,7 @@ static void test_signal_during_release_lets_it_finish(void **state)
 	}
 	assert_int_equal(child_status(pid), CHILD_OK);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 

@@ -137,16 +137,6 @@ static void host(int topology, const char *vm)
 	xml_with(vm, topology == 1 ? T1_GPU : T2_GPU);
 }
 
-static void assert_same_tree(const char *before)
-{
-	char *after = fx_snapshot();
-
-	if (strcmp(before, after) != 0)
-		fx_snapshot_diff(before, after);
-	assert_string_equal(before, after);
-	free(after);
-}
-
 static bool has_journal(const char *vm)
 {
 	return fx_exists(fx_fmt("run/vfio-handoff/%s.journal", vm));
@@ -194,7 +184,7 @@ static void test_enospc_at_every_journal_write_restores_the_tree(void **state)
 		assert_true(engine_prepare("linux", &cfg, &dom, false, NULL) < 0);
 		assert_reason_names("run/vfio-handoff/linux.journal", ENOSPC);
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 		free(before);
 		fx_teardown();
 	}
@@ -218,7 +208,7 @@ static void test_eio_at_every_journal_flush_restores_the_tree(void **state)
 		assert_true(engine_prepare("linux", &cfg, &dom, false, NULL) < 0);
 		assert_reason_names("run/vfio-handoff/linux.journal", EIO);
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 		free(before);
 		fx_teardown();
 	}
@@ -255,7 +245,7 @@ static void test_journal_full_with_an_undo_failing_is_left_for_recover(void **st
 	reason_clear();
 	assert_int_equal(engine_recover(NULL), 0);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -271,7 +261,7 @@ static void test_read_only_run_refuses_prepare_naming_the_lock(void **state)
 	assert_true(engine_prepare("linux", &cfg, &dom, false, NULL) < 0);
 	assert_reason_names("run/vfio-handoff/lock", EROFS);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -288,7 +278,7 @@ static void test_read_only_journal_refuses_prepare_before_any_change(void **stat
 	assert_reason_names("run/vfio-handoff/linux.journal", EROFS);
 	assert_int_equal(fx_writes(), ops);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(before);
 }
 
@@ -308,13 +298,13 @@ static void test_read_only_run_at_release_keeps_devices_and_journal(void **state
 	assert_reason_names("run/vfio-handoff/lock", EROFS);
 	assert_true(has_journal("linux"));
 	assert_string_equal(fx_driver_of(T1_GPU), "vfio-pci");
-	assert_same_tree(held);
+	fx_assert_same_tree(held);
 
 	io_reset();
 	reason_clear();
 	assert_int_equal(engine_release("linux"), 0);
 	assert_false(has_journal("linux"));
-	assert_same_tree(before);
+	fx_assert_same_tree(before);
 	free(held);
 	free(before);
 }
@@ -352,7 +342,7 @@ static void test_sysfs_errors_at_every_kernel_op_restore_the_tree(void **state)
 				fail_msg("kernel op %d of %d: the reason \"%s\" names no device", k,
 					 total, reason_get());
 			assert_false(has_journal("linux"));
-			assert_same_tree(before);
+			fx_assert_same_tree(before);
 			free(before);
 			fx_teardown();
 		}
@@ -383,7 +373,7 @@ static void test_sysfs_error_during_release_is_kept_for_recover(void **state)
 		reason_clear();
 		assert_int_equal(engine_recover(NULL), 0);
 		assert_false(has_journal("linux"));
-		assert_same_tree(before);
+		fx_assert_same_tree(before);
 		free(before);
 		fx_teardown();
 	}

@@ -106,53 +106,10 @@ static int prepare(void)
 	return r;
 }
 
-/* What a hand-off leaves by design: vfio-pci loaded with its driver directory and
- * /dev/vfio/vfio, and the VM's opt-in file. */
-static bool left_by_design(const char *line)
-{
-	return !strcmp(line, "d dev/vfio") || str_has_prefix(line, "f dev/vfio/vfio ") ||
-	       str_has_prefix(line + 2, "sys/bus/pci/drivers/vfio-pci") ||
-	       str_has_prefix(line + 2, "sys/module/vfio_pci") ||
-	       str_has_prefix(line + 2, "etc/vfio-handoff");
-}
-
-static char *without_design(const char *snap)
-{
-	char *out = malloc(strlen(snap) + 1), *o = out;
-
-	assert_non_null(out);
-	for (const char *s = snap; *s;) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
-		char line[8192];
-
-		snprintf(line, sizeof(line), "%.*s", (int)len, s);
-		if (!left_by_design(line)) {
-			memcpy(o, s, len);
-			o += len;
-			*o++ = '\n';
-		}
-		s += len + (nl ? 1 : 0);
-	}
-	*o = '\0';
-	return out;
-}
-
-static void assert_same_tree(const char *before)
-{
-	char *after = fx_snapshot();
-	char *a = without_design(before), *b = without_design(after);
-
-	assert_int_equal(fx_snapshot_diff(a, b), 0);
-	free(a);
-	free(b);
-	free(after);
-}
-
 static void release_to(const char *before)
 {
 	assert_int_equal(engine_release(VM), 0);
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 }
 
@@ -429,7 +386,7 @@ static void fail_at_every_op(void (*build)(void))
 	ops = fx_writes() - base;
 	assert_true(ops >= 5);
 	for (int k = 1; k <= ops; k++) {
-		char *before, *a, *b, *after;
+		char *before;
 		int r, diff;
 
 		fx_setup();
@@ -437,13 +394,7 @@ static void fail_at_every_op(void (*build)(void))
 		before = fx_snapshot();
 		fx_fail_write_at(fx_writes() + k, EIO);
 		r = prepare();
-		after = fx_snapshot();
-		a = without_design(before);
-		b = without_design(after);
-		diff = fx_snapshot_diff(a, b);
-		free(a);
-		free(b);
-		free(after);
+		diff = fx_diff_but_design(before);
 		free(before);
 		if (r == 0 || diff != 0)
 			fail_msg("failure at kernel op %d of %d: prepare returned %d, reason '%s', "

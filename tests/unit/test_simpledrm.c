@@ -85,56 +85,6 @@ static void assert_before(const char *steps, const char *a, const char *b)
 		fail_msg("want \"%s\" before \"%s\" in:\n%s", a, b, steps);
 }
 
-/* What a hand-off leaves by design: vfio-pci loaded with its driver directory and
- * /dev/vfio/vfio, the VM's opt-in file. */
-static bool left_by_design(const char *line)
-{
-	static const char *const keep[] = {"d dev/vfio", "f dev/vfio/vfio ",
-					   "d sys/bus/pci/drivers/vfio-pci", "d sys/module/vfio_pci",
-					   "f sys/module/vfio_pci/", "f sys/bus/pci/drivers/vfio-pci/",
-					   "l sys/bus/pci/drivers/vfio-pci/module ",
-					   "d etc/vfio-handoff", "f etc/vfio-handoff/vm.d/"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (str_has_prefix(line, keep[i]))
-			return true;
-	return false;
-}
-
-static char *without_design(const char *snap)
-{
-	char *out = malloc(strlen(snap) + 1), *o = out;
-	const char *s = snap;
-
-	assert_non_null(out);
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
-		char line[8192];
-
-		snprintf(line, sizeof(line), "%.*s", (int)len, s);
-		if (!left_by_design(line)) {
-			memcpy(o, s, len);
-			o += len;
-			*o++ = '\n';
-		}
-		s += len + (nl ? 1 : 0);
-	}
-	*o = '\0';
-	return out;
-}
-
-static void assert_same_tree(const char *before)
-{
-	char *after = fx_snapshot();
-	char *a = without_design(before), *b = without_design(after);
-
-	assert_int_equal(fx_snapshot_diff(a, b), 0);
-	free(a);
-	free(b);
-	free(after);
-}
-
 static bool fbcon_bound(void)
 {
 	return fx_exists("sys/class/vtconsole/vtcon1/bind") &&
@@ -194,7 +144,7 @@ static void test_hand_off_before_native_driver_and_back(void **state)
 	assert_true(fx_exists("dev/dri/card0"));
 	assert_true(fbcon_bound());
 	assert_string_equal(fx_unit_state("display-manager.service"), "active");
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
 }
@@ -275,7 +225,7 @@ static void test_hand_off_after_native_driver_gives_the_console_to_it(void **sta
 	assert_true(fx_exists("dev/dri/card1"));
 	assert_true(fbcon_bound());
 	assert_false(fx_exists("sys/bus/platform/devices/" TSD_FB));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	free(before);
 }
 
@@ -292,7 +242,7 @@ static void failure_at_every_op_restores(void (*topology)(void), const char *gpu
 	ops = fx_writes() - base;
 	assert_true(ops >= 5);
 	for (int k = 1; k <= ops; k++) {
-		char *before, *after, *x, *y;
+		char *before;
 		int r, diff;
 
 		topology();
@@ -300,13 +250,7 @@ static void failure_at_every_op_restores(void (*topology)(void), const char *gpu
 		fx_fail_write_at(fx_writes() + k, EIO);
 		reason_clear();
 		r = engine_prepare(VM, &cfg, NULL, false, NULL);
-		after = fx_snapshot();
-		x = without_design(before);
-		y = without_design(after);
-		diff = fx_snapshot_diff(x, y);
-		free(x);
-		free(y);
-		free(after);
+		diff = fx_diff_but_design(before);
 		free(before);
 		if (r == 0 || diff != 0)
 			fail_msg("failure at kernel op %d of %d: prepare returned %d, reason '%s', "

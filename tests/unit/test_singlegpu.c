@@ -88,71 +88,6 @@ static int prepare(void)
 	return engine_prepare(VM, &cfg, NULL, false, NULL);
 }
 
-/* What a hand-off leaves by design: vfio-pci stays loaded (other VMs may use it) with its
- * driver directory and /dev/vfio/vfio; and the VM's opt-in file. Group nodes, devices
- * still on vfio-pci and overrides stay visible. */
-static bool left_by_design(const char *line)
-{
-	static const char *const drv[] = { "bind", "new_id", "remove_id", "uevent", "unbind",
-					   "module" };
-	const char *p;
-
-	if (!strcmp(line, "d dev/vfio") || str_has_prefix(line, "f dev/vfio/vfio ") ||
-	    !strcmp(line, "d sys/bus/pci/drivers/vfio-pci") ||
-	    str_has_prefix(line, "d sys/module/vfio_pci") ||
-	    str_has_prefix(line, "f sys/module/vfio_pci/") ||
-	    !strcmp(line, "d etc/vfio-handoff") || !strcmp(line, "d etc/vfio-handoff/vm.d") ||
-	    str_has_prefix(line, "f etc/vfio-handoff/vm.d/"))
-		return true;
-	if (!str_has_prefix(line + 2, "sys/bus/pci/drivers/vfio-pci/"))
-		return false;
-	p = line + 2 + strlen("sys/bus/pci/drivers/vfio-pci/");
-	for (size_t i = 0; i < ARRAY_SIZE(drv); i++)
-		if (str_has_prefix(p, drv[i]) && (p[strlen(drv[i])] == ' ' || !p[strlen(drv[i])]))
-			return true;
-	return false;
-}
-
-static char *without_design(const char *snap)
-{
-	char *out = malloc(strlen(snap) + 1), *o = out;
-	const char *s = snap;
-
-	assert_non_null(out);
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
-		char line[8192];
-
-		snprintf(line, sizeof(line), "%.*s", (int)len, s);
-		if (!left_by_design(line)) {
-			memcpy(o, s, len);
-			o += len;
-			*o++ = '\n';
-		}
-		s += len + (nl ? 1 : 0);
-	}
-	*o = '\0';
-	return out;
-}
-
-static int tree_diff(const char *before)
-{
-	char *after = fx_snapshot();
-	char *a = without_design(before), *b = without_design(after);
-	int r = fx_snapshot_diff(a, b);
-
-	free(a);
-	free(b);
-	free(after);
-	return r;
-}
-
-static void assert_same_tree(const char *before)
-{
-	assert_int_equal(tree_diff(before), 0);
-}
-
 static void test_topology4_plan(void **state)
 {
 	fx_topology4();
@@ -253,7 +188,7 @@ static void hand_off_and_back(const char *gpu)
 	assert_string_equal(fx_driver_of(gpu), "vfio-pci");
 	assert_string_equal(fx_unit_state("display-manager.service"), "inactive");
 	assert_int_equal(engine_release(VM), 0);
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
 }
@@ -281,7 +216,7 @@ static void test_topology5_prepare_and_release_restore_the_tree(void **state)
 	assert_string_equal(fx_unit_state("nvidia-persistenced.service"), "inactive");
 	assert_false(fx_exists("sys/bus/platform/devices/efi-framebuffer.0/driver"));
 	assert_int_equal(engine_release(VM), 0);
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	free(before);
 }
 
@@ -318,7 +253,7 @@ static void test_topology5_holder_of_the_audio_function_is_refused(void **state)
 	assert_string_equal(reason_get(), fx_fmt("process %d (pipewire) holds /dev/snd/controlC0: "
 						 "stop it, or set holders = kill",
 						 FX_PID_BASE + 91));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	free(before);
 }
 
@@ -333,7 +268,7 @@ static void test_topology5_unlisted_persistenced_is_refused_by_name(void **state
 	assert_int_equal(prepare(), -EBUSY);
 	assert_non_null(strstr(reason_get(), fx_fmt("process %d (nvidia-persiste) holds /dev/",
 						    T5_PERSISTENCED_PID)));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_string_equal(fx_unit_state("display-manager.service"), "active");
 	free(before);
 }
@@ -353,7 +288,7 @@ static void test_holder_that_does_not_exit_rolls_everything_back(void **state)
 	assert_string_equal(reason_get(), fx_fmt("process %d (steam) holds /dev/dri/renderD128: "
 						 "stop it, or set holders = kill",
 						 FX_PID_BASE + 90));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_string_equal(fx_unit_state("display-manager.service"), "active");
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
@@ -391,7 +326,7 @@ static void test_module_that_will_not_unload_rolls_back(void **state)
 	before = fx_snapshot();
 	assert_int_equal(prepare(), -EBUSY);
 	assert_true(str_has_prefix(reason_get(), "module nvidia is still in use"));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	assert_int_not_equal(fx_refcnt("nvidia_drm"), -1);
 	free(before);
 }
@@ -406,7 +341,7 @@ static void test_refused_display_manager_stop_changes_nothing(void **state)
 	before = fx_snapshot();
 	assert_int_equal(prepare(), -EIO);
 	assert_true(str_has_prefix(reason_get(), "systemctl stop gdm.service failed"));
-	assert_same_tree(before);
+	fx_assert_same_but_design(before);
 	free(before);
 }
 
@@ -433,7 +368,7 @@ static void fail_at_every_op(void (*build)(void), const char *gpu, const char *h
 		before = fx_snapshot();
 		fx_fail_write_at(fx_writes() + k, EIO);
 		r = prepare();
-		diff = tree_diff(before);
+		diff = fx_diff_but_design(before);
 		free(before);
 		if (r == 0 || diff != 0)
 			fail_msg("failure at kernel op %d of %d: prepare returned %d, reason '%s', "

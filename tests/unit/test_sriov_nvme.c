@@ -110,65 +110,6 @@ static int prepare(void)
 	return engine_prepare(VM, &cfg, &dom, false, NULL);
 }
 
-/* What a hand-off leaves by design: vfio-pci loaded with its driver directory,
- * /dev/vfio/vfio, and the VM's opt-in file. */
-static bool left_by_design(const char *line)
-{
-	static const char *const drv[] = {"bind", "new_id", "remove_id", "uevent", "unbind",
-					  "module"};
-	const char *p;
-
-	if (!strcmp(line, "d dev/vfio") || str_has_prefix(line, "f dev/vfio/vfio ") ||
-	    !strcmp(line, "d sys/bus/pci/drivers/vfio-pci") ||
-	    str_has_prefix(line, "d sys/module/vfio_pci") ||
-	    str_has_prefix(line, "f sys/module/vfio_pci/") ||
-	    !strcmp(line, "d etc/vfio-handoff") || !strcmp(line, "d etc/vfio-handoff/vm.d") ||
-	    str_has_prefix(line, "f etc/vfio-handoff/vm.d/"))
-		return true;
-	if (!str_has_prefix(line + 2, "sys/bus/pci/drivers/vfio-pci/"))
-		return false;
-	p = line + 2 + strlen("sys/bus/pci/drivers/vfio-pci/");
-	for (size_t i = 0; i < ARRAY_SIZE(drv); i++)
-		if (str_has_prefix(p, drv[i]) && (p[strlen(drv[i])] == ' ' || !p[strlen(drv[i])]))
-			return true;
-	return false;
-}
-
-static char *without_design(const char *snap)
-{
-	char *out = malloc(strlen(snap) + 1), *o = out;
-	const char *s = snap;
-
-	assert_non_null(out);
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s);
-		char line[8192];
-
-		snprintf(line, sizeof(line), "%.*s", (int)len, s);
-		if (!left_by_design(line)) {
-			memcpy(o, s, len);
-			o += len;
-			*o++ = '\n';
-		}
-		s += len + (nl ? 1 : 0);
-	}
-	*o = '\0';
-	return out;
-}
-
-static int tree_diff(const char *before)
-{
-	char *after = fx_snapshot();
-	char *a = without_design(before), *b = without_design(after);
-	int r = fx_snapshot_diff(a, b);
-
-	free(a);
-	free(b);
-	free(after);
-	return r;
-}
-
 /* ---- SR-IOV: a virtual function as the guest's NIC ---- */
 
 static void test_vf_interface_plans_its_own_group_only(void **state)
@@ -209,7 +150,7 @@ static void test_vf_prepare_and_release_restore_the_tree(void **state)
 	assert_int_equal(engine_release(VM), 0);
 	assert_string_equal(fx_driver_of(TSR_VF0), "iavf");
 	assert_true(fx_exists("sys/class/net/enp3s0f0v0"));
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
 }
@@ -232,7 +173,7 @@ static void test_vf_failure_at_every_kernel_op_restores_the_tree(void **state)
 		before = fx_snapshot();
 		fx_fail_write_at(fx_writes() + k, EIO);
 		r = prepare();
-		diff = tree_diff(before);
+		diff = fx_diff_but_design(before);
 		free(before);
 		if (r == 0 || diff != 0)
 			fail_msg("failure at kernel op %d of %d: prepare returned %d, reason '%s', "
@@ -255,7 +196,7 @@ static void test_vf_of_the_default_route_refused(void **state)
 	assert_true(str_has_prefix(reason_get(), "refusing to hand over 0000:03:01.0 ("));
 	if (!strstr(reason_get(), "it is enp3s0f0v0, the interface of the default route"))
 		fail_msg("reason: %s", reason_get());
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	free(before);
 }
 
@@ -294,7 +235,7 @@ static void test_nvme_disk_prepare_and_release_restore_the_tree(void **state)
 	assert_string_equal(fx_driver_of(TNV_DATA), "nvme");
 	assert_true(fx_exists("sys/class/block/nvme1n1"));
 	assert_true(fx_exists("sys/class/block/nvme1n1p1"));
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
 }
@@ -310,7 +251,7 @@ static void test_unmanaged_nvme_disk_is_handed_over_too(void **state)
 	assert_int_equal(prepare(), 0);
 	assert_string_equal(fx_driver_of(TNV_DATA), "vfio-pci");
 	assert_int_equal(engine_release(VM), 0);
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	free(before);
 }
 
@@ -327,7 +268,7 @@ static void test_nvme_disk_of_the_root_filesystem_refused(void **state)
 	    !strstr(reason_get(), "): it holds /dev/nvme0n1p2, mounted on /"))
 		fail_msg("reason: %s", reason_get());
 	assert_string_equal(fx_driver_of(TNV_ROOT), "nvme");
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	assert_false(fx_exists("run/vfio-handoff/" VM ".journal"));
 	free(before);
 }
@@ -344,7 +285,7 @@ static void test_nvme_disk_holding_swap_refused(void **state)
 	if (!strstr(reason_get(), "refusing to hand over 0000:05:00.0 (") ||
 	    !strstr(reason_get(), "): it holds swap device /dev/nvme1n1p1"))
 		fail_msg("reason: %s", reason_get());
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	free(before);
 }
 
@@ -361,7 +302,7 @@ static void test_nvme_multipath_disk_holding_a_mount_refused(void **state)
 	if (!strstr(reason_get(), "refusing to hand over 0000:06:00.0 (") ||
 	    !strstr(reason_get(), "): it holds /dev/nvme2n1p1, mounted on /srv"))
 		fail_msg("reason: %s", reason_get());
-	assert_int_equal(tree_diff(before), 0);
+	assert_int_equal(fx_diff_but_design(before), 0);
 	free(before);
 	/* The single-path controller beside it still goes. */
 	domain(NVME_DISKS("0x05", "yes"));

@@ -244,5 +244,11 @@ void fx_sync(void);
 char *fx_snapshot(void);
 /* Prints the lines only in a ("-") or only in b ("+") to stderr; returns how many. */
 int fx_snapshot_diff(const char *a, const char *b);
+/* fixture_tree.c: the tree now against before, exactly (a failed test shows the diff), or
+ * but for what a hand-off leaves by design (vfio-pci loaded with its driver directory,
+ * /dev/vfio/vfio, the opt-in files); fx_diff_but_design() returns how many lines differ. */
+void fx_assert_same_tree(const char *before);
+int fx_diff_but_design(const char *before);
+void fx_assert_same_but_design(const char *before);
 
 #endif
