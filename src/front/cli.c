@@ -333,7 +333,9 @@ static int cmd_check(const char *vm)
 			check_line(false, "domain XML", reason_get(), &failed);
 			reason_clear();
 		} else {
-			snprintf(detail, sizeof(detail), "%zu PCI device(s) to hand over (hostdev, interface, nvme disk)", dom.n_hostdevs);
+			snprintf(detail, sizeof(detail),
+				 "%zu PCI device(s) to hand over (hostdev, interface, nvme disk)",
+				 dom.n_hostdevs);
 			check_line(true, "domain XML", detail, &failed);
 			p = calloc(1, sizeof(*p));
 			if (p && plan_build(vm, &cfg, &dom, p) == 0) {
