@@ -147,6 +147,20 @@ DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_FILE := $(DEB_DIR)/vfio-handoff_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_SRCS := Makefile README.md $(shell find src include hook config debian -type f 2>/dev/null)
 
+# Fuzzing (tests/fuzz/): libFuzzer targets for the parsers, built with clang, ASan and
+# UBSan into $(FUZZ_B) from the engine's sources (no test seams). `make fuzz` runs each for
+# FUZZ_TIME seconds (new inputs and findings in $(FUZZ_B)/<target>/); make check runs the
+# same for 30 s each (tests/fuzz/run.sh; README, Tests). Defined before check-all, whose
+# prerequisites make expands as it reads them.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_B := $(B)/fuzz
+FUZZ_TARGETS := domxml config journal bdf names
+FUZZ_BINS := $(patsubst %,$(FUZZ_B)/fuzz-%,$(FUZZ_TARGETS))
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-fsanitize=fuzzer-no-link,address,undefined $(if $(filter 1,$(WERROR)),-Werror)
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_B)/src/%.o,$(ENGINE_SRCS))
+
 # Every tier, one closing summary line. Installs what is missing first (tests/deps.sh), so
 # this works on a fresh machine; builds on every core.
 NPROC := $(shell nproc 2>/dev/null || echo 2)
@@ -186,19 +200,6 @@ bench:
 	@tests/deps.sh --bench
 	@$(MAKE) --no-print-directory guest-binaries
 	@VH_GUEST_BUILD=$(GUEST_B) tests/bench/run.sh
-
-# Fuzzing (tests/fuzz/): libFuzzer targets for the parsers, built with clang, ASan and
-# UBSan into $(FUZZ_B) from the engine's sources (no test seams). `make fuzz` runs each for
-# FUZZ_TIME seconds (new inputs and findings in $(FUZZ_B)/<target>/); make check runs the
-# same for 30 s each (tests/fuzz/run.sh; README, Tests).
-FUZZ_CC ?= clang
-FUZZ_TIME ?= 300
-FUZZ_B := $(B)/fuzz
-FUZZ_TARGETS := domxml config journal bdf names
-FUZZ_BINS := $(patsubst %,$(FUZZ_B)/fuzz-%,$(FUZZ_TARGETS))
-FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-fsanitize=fuzzer-no-link,address,undefined $(if $(filter 1,$(WERROR)),-Werror)
-FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_B)/src/%.o,$(ENGINE_SRCS))
 
 $(FUZZ_B)/src/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
