@@ -1,7 +1,7 @@
 #!/bin/bash
 # The real-libvirt tier (make check-libvirt): boots the real-kernel test guest with libvirtd
 # inside, installs the project there with install.sh and drives the hook with virsh.
-#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=1200 (s), VH_LIBVIRT_KEEP=1 keeps the logs
+#   tests/libvirt/run.sh      VH_LIBVIRT_TIMEOUT=1800 (s), VH_LIBVIRT_KEEP=1 keeps the logs
 #   VH_LIBVIRT_USERLAND=host    the host's libvirt (Debian 12: 9.0) on Debian 12's kernel
 #   VH_LIBVIRT_USERLAND=trixie  Debian 13's libvirt 11.3 (tests/libvirt/lib/userland.sh) on
 #                               Debian 13's kernel (VH_KERNEL chooses another)
@@ -14,7 +14,7 @@ USERLAND=${VH_LIBVIRT_USERLAND:-host}
 . tests/libvirt/lib/userland.sh
 LV_DIR=$REPO/tests/libvirt
 LV_OUT=${VH_LIBVIRT_OUT:-$LV_DIR/out/$USERLAND}
-TMO=${VH_LIBVIRT_TIMEOUT:-1200}
+TMO=${VH_LIBVIRT_TIMEOUT:-1800}
 
 t0=$(vh_now)
 abort() { echo "libvirt: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
